@@ -1,0 +1,52 @@
+"""The `ssn` console script.
+
+Each sub-command lives beside the code it drives and is listed in `COMMANDS`
+as ``name: "module:function"``; the module is imported only when its
+sub-command runs, so `ssn --help` stays fast. The named function takes the
+sub-parser, adds its arguments and returns the callable that runs it
+(``run(args) -> int | None``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+import ssnlib
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("ssnlib.utils:add_info_command", "print versions and the device ssnlib would use"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ssn",
+        description="Spatially Stochastic Networks: train, sample, evaluate and resample.",
+    )
+    parser.add_argument("--version", action="version", version=f"ssnlib {ssnlib.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (target, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, description=help_text)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # First pass finds the command; its module then adds the real arguments.
+    known, _ = parser.parse_known_args(argv[:1] if argv and not argv[0].startswith("-") else argv)
+    if known.command is None:
+        parser.print_help()
+        return 2
+    module_name, func_name = COMMANDS[known.command][0].split(":")
+    sub = argparse.ArgumentParser(prog=f"ssn {known.command}",
+                                  description=COMMANDS[known.command][1])
+    run = getattr(importlib.import_module(module_name), func_name)(sub)
+    args = sub.parse_args(argv[1:])
+    return int(run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Small helpers every chapter and script needs: device choice, seeding, image grids."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+DEVICE_ENV = "SSN_DEVICE"
+PROFILE_ENV = "SSN_PROFILE"
+PROFILES = ("quick", "full")
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The device to compute on: CUDA, then Apple MPS, then CPU.
+
+    ``prefer`` (or the ``SSN_DEVICE`` environment variable, e.g. ``SSN_DEVICE=cpu``)
+    forces a choice; asking for a device that is not available is an error
+    rather than a silent fall-back, so a run never lands on the wrong machine.
+    """
+    name = prefer or os.environ.get(DEVICE_ENV, "").strip()
+    if name:
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"{DEVICE_ENV}={name!r} asks for CUDA, but torch sees no CUDA device")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError(f"{DEVICE_ENV}={name!r} asks for MPS, which is not available")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def get_profile() -> str:
+    """The chapter profile: ``quick`` (default; CPU, shipped models, fixed seeds,
+    outputs compared by nbval) or ``full`` (``SSN_PROFILE=full``: GPU training and
+    larger evaluations, outputs not compared)."""
+    profile = os.environ.get(PROFILE_ENV, "quick").strip() or "quick"
+    if profile not in PROFILES:
+        raise ValueError(f"{PROFILE_ENV}={profile!r}; expected one of {PROFILES}")
+    return profile
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices) and return a CPU
+    ``torch.Generator`` seeded the same, for code that takes one explicitly."""
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be a non-negative 63-bit integer, got {seed}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2,
+               value_range: tuple[float, float] = (-1.0, 1.0), pad_value: float = 1.0) -> np.ndarray:
+    """Tile a batch ``[B, C, H, W]`` (C = 1 or 3) into one ``uint8`` array ``[H', W', 3]``.
+
+    Images are mapped from ``value_range`` to [0, 255] and clipped; ``pad_value``
+    (in [0, 1]) colours the gaps. ``nrow`` is the number of images per row.
+    """
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"image_grid expects [B, 1|3, H, W], got shape {tuple(images.shape)}")
+    if nrow < 1 or padding < 0:
+        raise ValueError(f"nrow must be >= 1 and padding >= 0, got nrow={nrow}, padding={padding}")
+    lo, hi = value_range
+    x = images.detach().float().cpu()
+    x = ((x - lo) / (hi - lo)).clamp(0, 1)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    b, _, h, w = x.shape
+    ncol = min(nrow, b)
+    nrows = -(-b // ncol)
+    grid = torch.full((3, nrows * (h + padding) + padding, ncol * (w + padding) + padding),
+                      float(pad_value))
+    for i in range(b):
+        r, c = divmod(i, ncol)
+        top, left = padding + r * (h + padding), padding + c * (w + padding)
+        grid[:, top:top + h, left:left + w] = x[i]
+    return (grid.permute(1, 2, 0) * 255 + 0.5).to(torch.uint8).numpy()
+
+
+def environment_report() -> dict[str, str]:
+    """Versions and device, as a dict of short strings (printed by ``ssn info``)."""
+    device = get_device()
+    report = {
+        "python": platform.python_version(),
+        "torch": torch.__version__.split("+")[0],
+        "numpy": np.__version__,
+        "device": device.type,
+        "profile": get_profile(),
+    }
+    if device.type == "cuda":
+        report["gpu"] = torch.cuda.get_device_name(device)
+    return report
+
+
+def add_info_command(parser):
+    """`ssn info`: print versions and the device."""
+    def run(args) -> int:
+        for key, value in environment_report().items():
+            print(f"{key:8s} {value}")
+        return 0
+    return run
