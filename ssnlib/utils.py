@@ -25,7 +25,8 @@ def get_device(prefer: str | None = None) -> torch.device:
     if name:
         device = torch.device(name)
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"{DEVICE_ENV}={name!r} asks for CUDA, but torch sees no CUDA device")
+            raise RuntimeError(
+                f"{DEVICE_ENV}={name!r} asks for CUDA, but torch sees no CUDA device")
         if device.type == "mps" and not torch.backends.mps.is_available():
             raise RuntimeError(f"{DEVICE_ENV}={name!r} asks for MPS, which is not available")
         return device
@@ -46,19 +47,27 @@ def get_profile() -> str:
     return profile
 
 
+def chapter_device() -> torch.device:
+    """Where a chapter computes: always the CPU in the ``quick`` profile (so that
+    ``pytest --nbval`` sees the same numbers on a laptop and on a GPU box), the
+    best available device (:func:`get_device`) in the ``full`` profile."""
+    return torch.device("cpu") if get_profile() == "quick" else get_device()
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices) and return a CPU
     ``torch.Generator`` seeded the same, for code that takes one explicitly."""
     if not 0 <= seed < 2**63:
         raise ValueError(f"seed must be a non-negative 63-bit integer, got {seed}")
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 -- seeds third-party code using the legacy API
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2,
-               value_range: tuple[float, float] = (-1.0, 1.0), pad_value: float = 1.0) -> np.ndarray:
+               value_range: tuple[float, float] = (-1.0, 1.0),
+               pad_value: float = 1.0) -> np.ndarray:
     """Tile a batch ``[B, C, H, W]`` (C = 1 or 3) into one ``uint8`` array ``[H', W', 3]``.
 
     Images are mapped from ``value_range`` to [0, 255] and clipped; ``pad_value``

@@ -1,0 +1,56 @@
+# ssn-textbook: `make book` builds the Jupyter Book, `make test` runs every check.
+# Both set up .venv on first use (Python 3.11; torch pinned to the tested 2.13.0).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TORCH  := torch==2.13.0
+BOOK   := jupyter_book
+
+.PHONY: setup test test-lib test-chapters lint book chapters lab bench clean help
+
+help:
+	@echo "make book      build the Jupyter Book into $(BOOK)/_build/html (sets up .venv first)"
+	@echo "make test      ruff, pytest tests/, pytest --nbval chapters/ (sets up .venv first)"
+	@echo "make chapters  re-execute every chapter on CPU and rewrite the .ipynb twins"
+	@echo "make lab       JupyterLab on the chapters"
+	@echo "make bench     run the benchmarks in bench/"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: no python3.11 or python3 on PATH"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e ".[dev,book]"
+	@touch $(STAMP)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test-lib: setup
+	$(PY) -m pytest tests
+
+test-chapters: setup
+	$(PY) -m pytest --nbval chapters/
+
+test: lint test-lib test-chapters
+
+chapters: setup
+	$(PY) tools/chapters.py execute
+
+book: setup
+	@rm -rf $(BOOK)/chapters && mkdir -p $(BOOK)/chapters
+	cp chapters/[0-9][0-9]_*.ipynb $(BOOK)/chapters/
+	$(VENV)/bin/jupyter-book build $(BOOK) -W -n --keep-going
+	@echo "book: $(BOOK)/_build/html/index.html"
+
+lab: setup
+	$(VENV)/bin/jupyter lab chapters/
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(BOOK)/_build $(BOOK)/chapters .pytest_cache .ruff_cache
