@@ -77,8 +77,7 @@ class Blur(nn.Module):
     def __init__(self, kernel: Sequence[float] = DEFAULT_BLUR, pad: tuple[int, int] = (0, 0),
                  upsample_factor: int = 1):
         super().__init__()
-        self.register_buffer("kernel", make_kernel(kernel) * upsample_factor ** 2,
-                             persistent=False)
+        self.register_buffer("kernel", make_kernel(kernel) * upsample_factor ** 2)
         self.pad = tuple(pad)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,7 +90,7 @@ class Upsample(nn.Module):
     def __init__(self, kernel: Sequence[float] = DEFAULT_BLUR, factor: int = 2):
         super().__init__()
         self.factor = factor
-        self.register_buffer("kernel", make_kernel(kernel) * factor ** 2, persistent=False)
+        self.register_buffer("kernel", make_kernel(kernel) * factor ** 2)
         p = self.kernel.shape[0] - factor
         self.pad = ((p + 1) // 2 + factor - 1, p // 2)
 

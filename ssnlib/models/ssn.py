@@ -1,0 +1,175 @@
+"""Spatially Stochastic Network generator (paper, section 3, Figure 3).
+
+z [B, z_dim, n_h, n_w] --PixelNorm + 8 x (1x1 EqualConv2d, lr_mul 0.01)--> w-grid [B, w_dim,
+n_h, n_w] --spatial encoder--> w-map --per-layer affine + resize--> style map of every layer ->
+spatially modulated convs (eq. 1) with noise, skip ToRGB with spatial modulation.
+
+The paper does not publish its spatial encoder; ours is described in :class:`SpatialEncoder`.
+The names mirror :class:`~ssnlib.models.stylegan2.StyleGAN2Generator` so StyleGAN2 weights
+transfer by name (section 3.4): ``style.N.weight`` [out, in] -> [out, in, 1, 1],
+``conv.modulation.weight`` [C, w_dim] -> [C, w_dim, 1, 1], everything else as is; only
+``encoder.*`` has no counterpart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssnlib.blocks import BlockGrid
+from ssnlib.layers import (
+    DEFAULT_BLUR,
+    ConstantInput,
+    EqualConv2d,
+    FusedLeakyReLU,
+    NoiseInjection,
+    PixelNorm,
+    SpatiallyModulatedConv2d,
+    Upsample,
+)
+from ssnlib.models.common import GeneratorBase, NoiseArg, check_positive, make_channels
+
+
+def grid_mapping(z_dim: int, w_dim: int, n_mlp: int, lr_mlp: float) -> nn.Sequential:
+    """StyleGAN2's mapping MLP applied to every block independently, as 1x1 convolutions."""
+    return nn.Sequential(PixelNorm(), *[
+        EqualConv2d(z_dim if i == 0 else w_dim, w_dim, 1, lr_mul=lr_mlp, activation=True)
+        for i in range(n_mlp)])
+
+
+class SpatialEncoder(nn.Module):
+    """Turns the w-grid [B, w_dim, n_h, n_w] into a smooth w-map [B, w_dim, s*n_h, s*n_w].
+
+    Our design (the paper's encoder is unpublished). Every block is split into ``s x s`` cells
+    (``subdiv``, default 4) by nearest up-sampling, then ``units`` residual units
+    ``x + gain * conv3x3(lrelu(conv3x3(x)))`` in w-space soften the block borders. Each layer
+    then takes the w-map through its own 1x1 affine ``modulation`` (StyleGAN2's per-layer
+    affine, transferable) and resizes it to its resolution (bilinear up, area down), inside
+    :class:`~ssnlib.layers.SpatiallyModulatedConv2d`.
+
+    Locality, a bounded receptive field: w-grid blocks are independent (per-block MLP), each
+    3x3 conv reaches one cell, so a block of z changes the w-map only within ``2 * units`` cells
+    (half a block for the defaults) of its own cells (:attr:`reach`); bilinear resizing adds at
+    most half a cell more. The synthesis convolutions spread further; the distortion
+    regulariser (eq. 2), not the architecture, keeps that in check.
+
+    ``gain`` starts at 0 (one per unit, ReZero style), so a fresh encoder is exactly a nearest
+    split of the blocks and a model transferred from StyleGAN2 starts as StyleGAN2 run with each
+    block's own w in each block, softened by the bilinear resize.
+    """
+
+    def __init__(self, w_dim: int, subdiv: int = 4, units: int = 1):
+        super().__init__()
+        check_positive(subdiv=subdiv)
+        if isinstance(units, bool) or not isinstance(units, int) or units < 0:
+            raise ValueError(f"units must be a non-negative integer, got {units!r}")
+        self.subdiv = subdiv
+        self.convs = nn.ModuleList()
+        for _ in range(units):
+            self.convs.append(EqualConv2d(w_dim, w_dim, 3, padding=1, activation=True))
+            self.convs.append(EqualConv2d(w_dim, w_dim, 3, padding=1))
+        self.gain = nn.Parameter(torch.zeros(units))
+
+    @property
+    def reach(self) -> int:
+        """How many cells beyond its own cells a block's w can change the w-map."""
+        return len(self.convs)
+
+    def forward(self, w_grid: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(w_grid, scale_factor=self.subdiv, mode="nearest")
+        for u in range(len(self.gain)):
+            x = x + self.gain[u].to(x.dtype) * self.convs[2 * u + 1](self.convs[2 * u](x))
+        return x
+
+
+class SpatialStyledConv(nn.Module):
+    """Spatially modulated 3x3 conv (eq. 1, optionally x2 up) -> noise -> bias + leaky ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, upsample: bool = False,
+                 blur_kernel: Sequence[float] = DEFAULT_BLUR):
+        super().__init__()
+        self.conv = SpatiallyModulatedConv2d(in_channels, out_channels, 3, style_dim=w_dim,
+                                             upsample=upsample, blur_kernel=blur_kernel)
+        self.noise = NoiseInjection()
+        self.activate = FusedLeakyReLU(out_channels)
+
+    def forward(self, x, w_map, noise=None, generator=None):
+        return self.activate(self.noise(self.conv(x, w_map), noise, generator))
+
+
+class SpatialToRGB(nn.Module):
+    """Spatially modulated 1x1 conv to RGB, no demodulation, plus the up-sampled skip."""
+
+    def __init__(self, in_channels: int, w_dim: int, upsample: bool = True,
+                 blur_kernel: Sequence[float] = DEFAULT_BLUR):
+        super().__init__()
+        if upsample:
+            self.upsample = Upsample(blur_kernel)
+        self.conv = SpatiallyModulatedConv2d(in_channels, 3, 1, style_dim=w_dim,
+                                             demodulate=False)
+        self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
+
+    def forward(self, x, w_map, skip=None):
+        out = self.conv(x, w_map) + self.bias
+        if skip is not None:
+            out = out + self.upsample(skip)
+        return out
+
+
+class SSNGenerator(GeneratorBase):
+    """The SSN generator: a spatial latent z [B, z_dim, n_h, n_w], one block per grid cell.
+
+    ``mapping(z)`` gives the w-grid [B, w_dim, n_h, n_w] (blocks mapped independently);
+    ``synthesis(w_grid)`` runs the encoder and the spatially modulated synthesis network.
+    ``grid`` is the :class:`~ssnlib.blocks.BlockGrid` over the output image.
+    """
+
+    arch = "ssn"
+    spatial = True
+
+    def __init__(self, resolution: int = 256, grid: tuple[int, int] = (4, 4), z_dim: int = 512,
+                 w_dim: int = 512, channels: dict[int, int] | None = None,
+                 channel_max: int = 512, channel_multiplier: int = 2, n_mlp: int = 8,
+                 lr_mlp: float = 0.01, encoder_subdiv: int = 4, encoder_units: int = 1,
+                 blur_kernel: Sequence[float] = DEFAULT_BLUR):
+        check_positive(n_mlp=n_mlp)
+        chans = make_channels(resolution, channels, channel_max, channel_multiplier)
+        super().__init__(resolution, z_dim, w_dim, chans)
+        n_h, n_w = grid
+        self.grid = BlockGrid(n_h, n_w, resolution, resolution)
+        self.style = grid_mapping(z_dim, w_dim, n_mlp, lr_mlp)
+        self.encoder = SpatialEncoder(w_dim, encoder_subdiv, encoder_units)
+        self.input = ConstantInput(chans[4])
+        self.conv1 = SpatialStyledConv(chans[4], chans[4], w_dim, blur_kernel=blur_kernel)
+        self.to_rgb1 = SpatialToRGB(chans[4], w_dim, upsample=False)
+        self.convs, self.to_rgbs = nn.ModuleList(), nn.ModuleList()
+        for i in range(3, self.log_size + 1):
+            cin, cout = chans[2 ** (i - 1)], chans[2 ** i]
+            self.convs.append(SpatialStyledConv(cin, cout, w_dim, upsample=True,
+                                                blur_kernel=blur_kernel))
+            self.convs.append(SpatialStyledConv(cout, cout, w_dim, blur_kernel=blur_kernel))
+            self.to_rgbs.append(SpatialToRGB(cout, w_dim, blur_kernel=blur_kernel))
+
+    @property
+    def z_shape(self) -> tuple[int, ...]:
+        return (self.z_dim, self.grid.n_h, self.grid.n_w)
+
+    def synthesis(self, w: torch.Tensor, noise: NoiseArg = None,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+        """w-grid [B, w_dim, n_h, n_w] -> images [B, 3, R, R]."""
+        shape = (self.w_dim, self.grid.n_h, self.grid.n_w)
+        if w.ndim != 4 or tuple(w.shape[1:]) != shape:
+            raise ValueError(f"w must be a w-grid [B, {', '.join(map(str, shape))}], "
+                             f"got {tuple(w.shape)}")
+        noise = self._noise_list(noise)
+        w_map = self.encoder(w)
+        x = self.conv1(self.input(w.shape[0]), w_map, noise[0], generator)
+        skip = self.to_rgb1(x, w_map)
+        for k, to_rgb in enumerate(self.to_rgbs):
+            x = self.convs[2 * k](x, w_map, noise[2 * k + 1], generator)
+            x = self.convs[2 * k + 1](x, w_map, noise[2 * k + 2], generator)
+            skip = to_rgb(x, w_map, skip)
+        return skip
