@@ -7,8 +7,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
 BOOK   := jupyter_book
+VENDOR := $(BOOK)/_vendor
 
-.PHONY: setup test test-lib test-chapters lint book chapters lab bench clean help
+.PHONY: setup test test-lib test-chapters lint vendor book chapters lab bench clean help
 
 help:
 	@echo "make book      build the Jupyter Book into $(BOOK)/_build/html (sets up .venv first)"
@@ -40,7 +41,20 @@ test: lint test-lib test-chapters
 chapters: setup
 	$(PY) tools/chapters.py execute
 
-book: setup
+# The book serves its own require.js, MathJax and widget manager (pinned in
+# jupyter_book/package-lock.json) so that its pages make no outside requests.
+$(VENDOR)/.stamp: $(BOOK)/package.json $(BOOK)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: the book needs Node.js/npm to vendor its JavaScript"; exit 1; }
+	cd $(BOOK) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/html-manager
+	cp $(BOOK)/node_modules/requirejs/require.js $(VENDOR)/require.js
+	cp -r $(BOOK)/node_modules/mathjax/es5 $(VENDOR)/mathjax
+	cp -r $(BOOK)/node_modules/@jupyter-widgets/html-manager/dist/. $(VENDOR)/html-manager/
+	@touch $@
+
+vendor: $(VENDOR)/.stamp
+
+book: setup vendor
 	@rm -rf $(BOOK)/chapters && mkdir -p $(BOOK)/chapters
 	cp chapters/[0-9][0-9]_*.ipynb $(BOOK)/chapters/
 	$(VENV)/bin/jupyter-book build $(BOOK) -W -n --keep-going
@@ -53,4 +67,4 @@ bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(BOOK)/_build $(BOOK)/chapters .pytest_cache .ruff_cache
+	rm -rf $(BOOK)/_build $(BOOK)/chapters $(VENDOR) $(BOOK)/node_modules .pytest_cache .ruff_cache
