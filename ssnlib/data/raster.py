@@ -1,0 +1,338 @@
+"""Anti-aliased rasterisation of signed-distance shapes, in NumPy.
+
+The procedural datasets draw with this module. A shape is a signed distance
+function (negative inside, in image units where the picture spans [0, 1] on
+each axis) plus a bounding box. `Canvas.fill` evaluates the distance only on
+the pixels of that box, turns it into coverage (a one-sub-pixel linear ramp
+across the edge: analytic anti-aliasing) and blends the colour in. The canvas
+itself is `supersample` times finer than the output and is box-filtered down
+at the end, so thin strokes and corners are anti-aliased too.
+
+Every fill may also stamp a part label: the output part map takes, for each
+pixel, the label most of its sub-pixels carry (ties go to the higher label,
+which the datasets give to the smaller, later-drawn parts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+ColourLike = Sequence[float] | np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray]
+ShadeLike = float | Callable[[np.ndarray, np.ndarray], np.ndarray]
+BBox = tuple[float, float, float, float]
+
+
+def _clip(a, lo, hi):
+    """np.clip without its Python-level overhead (it adds up over thousands of small fills)."""
+    return np.minimum(np.maximum(a, lo), hi)
+
+
+def _floats(*values) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
+class Shape:
+    """A region of the plane: `sdf(x, y)` (broadcasting arrays) and `bbox` = (x0, y0, x1, y1).
+
+    Shapes combine with ``|`` (union), ``&`` (intersection) and ``-`` (difference).
+    """
+
+    bbox: BBox
+
+    def sdf(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __or__(self, other: Shape) -> Shape:
+        return Union(self, other)
+
+    def __and__(self, other: Shape) -> Shape:
+        return Intersection(self, other)
+
+    def __sub__(self, other: Shape) -> Shape:
+        return Difference(self, other)
+
+
+class Ellipse(Shape):
+    """Axis-aligned ellipse; the distance is first-order exact near the outline."""
+
+    def __init__(self, cx: float, cy: float, rx: float, ry: float):
+        # Python floats keep the arithmetic in the canvas's float32 (NumPy scalars would not).
+        self.cx, self.cy, self.rx, self.ry = cx, cy, rx, ry = _floats(cx, cy, rx, ry)
+        self.bbox = (cx - rx, cy - ry, cx + rx, cy + ry)
+
+    def sdf(self, x, y):
+        # f = u^2 + v^2 - 1 is zero on the outline; f / |grad f| is its distance to first
+        # order, which keeps the edge ramp one sub-pixel wide also on long, thin ellipses.
+        # x is a row and y a column, so only the sums touch every pixel of the window.
+        u = (x - self.cx) * (1 / self.rx)
+        v = (y - self.cy) * (1 / self.ry)
+        gx = u * (2 / self.rx)
+        gy = v * (2 / self.ry)
+        return (u * u + (v * v - 1)) / np.sqrt(gx * gx + (gy * gy + 1e-12))
+
+
+class Box(Shape):
+    """Axis-aligned rectangle with centre (cx, cy), half sizes (hw, hh), corner radius r."""
+
+    def __init__(self, cx: float, cy: float, hw: float, hh: float, radius: float = 0.0):
+        self.cx, self.cy, self.hw, self.hh = cx, cy, hw, hh = _floats(cx, cy, hw, hh)
+        self.r = min(float(radius), hw, hh)
+        self.bbox = (cx - hw, cy - hh, cx + hw, cy + hh)
+
+    def sdf(self, x, y):
+        qx = np.abs(x - self.cx) - (self.hw - self.r)
+        qy = np.abs(y - self.cy) - (self.hh - self.r)
+        if self.r == 0:  # exact except outside the corners, which is all anti-aliasing needs
+            return np.maximum(qx, qy)
+        outside = np.sqrt(np.maximum(qx, 0) ** 2 + np.maximum(qy, 0) ** 2)
+        return outside + np.minimum(np.maximum(qx, qy), 0) - self.r
+
+
+class Polygon(Shape):
+    """Convex polygon (either winding): the largest signed distance to its edge lines."""
+
+    def __init__(self, points: Sequence[tuple[float, float]]):
+        # Plain Python: polygons are small and made by the thousand, where NumPy's per-call
+        # overhead would dominate.
+        p = [(float(x), float(y)) for x, y in points]
+        q = p[1:] + p[:1]
+        area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(p, q, strict=True))
+        sign = 1.0 if area2 >= 0 else -1.0
+        self.edges = []
+        for (x0, y0), (x1, y1) in zip(p, q, strict=True):
+            nx, ny = sign * (y1 - y0), -sign * (x1 - x0)
+            norm = math.hypot(nx, ny) or 1.0
+            self.edges.append((nx / norm, ny / norm, (nx * x0 + ny * y0) / norm))
+        xs, ys = [x for x, _ in p], [y for _, y in p]
+        self.bbox = (min(xs), min(ys), max(xs), max(ys))
+
+    def sdf(self, x, y):
+        d = None
+        for nx, ny, c in self.edges:
+            e = (nx * x - c) + ny * y  # row + column: one full-size operation per edge
+            d = e if d is None else np.maximum(d, e)
+        return d
+
+
+class Segment(Shape):
+    """Capsule: points within `radius` of the segment from (x0, y0) to (x1, y1)."""
+
+    def __init__(self, x0: float, y0: float, x1: float, y1: float, radius: float):
+        x0, y0, x1, y1, radius = _floats(x0, y0, x1, y1, radius)
+        self.a = (x0, y0)
+        self.d = (x1 - x0, y1 - y0)
+        self.len2 = max(self.d[0] ** 2 + self.d[1] ** 2, 1e-12)
+        self.r = radius
+        self.bbox = (min(x0, x1) - radius, min(y0, y1) - radius,
+                     max(x0, x1) + radius, max(y0, y1) + radius)
+
+    def sdf(self, x, y):
+        px, py = x - self.a[0], y - self.a[1]
+        t = _clip((px * self.d[0] + py * self.d[1]) / self.len2, 0, 1)
+        return np.sqrt((px - t * self.d[0]) ** 2 + (py - t * self.d[1]) ** 2) - self.r
+
+
+class Outline(Shape):
+    """The band of half width `width` around another shape's outline (a ring, a frame)."""
+
+    def __init__(self, shape: Shape, width: float):
+        self.shape, self.width = shape, width = shape, float(width)
+        x0, y0, x1, y1 = shape.bbox
+        self.bbox = (x0 - width, y0 - width, x1 + width, y1 + width)
+
+    def sdf(self, x, y):
+        return np.abs(self.shape.sdf(x, y)) - self.width
+
+
+class Mirror(Shape):
+    """A shape and its mirror image about the vertical line x = `axis` (a pair of eyes,
+    ears, brows) at the cost of one distance evaluation: x is folded onto the shape's side."""
+
+    def __init__(self, shape: Shape, axis: float):
+        self.shape, self.axis = shape, axis = shape, float(axis)
+        x0, y0, x1, y1 = shape.bbox
+        self.side = 1.0 if x0 + x1 >= 2 * axis else -1.0
+        reach = max(abs(x0 - axis), abs(x1 - axis))
+        self.bbox = (axis - reach, y0, axis + reach, y1)
+
+    def sdf(self, x, y):
+        return self.shape.sdf(self.axis + self.side * np.abs(x - self.axis), y)
+
+
+class Twin(Shape):
+    """A shape and its copy moved right by `dx` (irises looking the same way), evaluated
+    once: x right of the midpoint is moved back onto the original."""
+
+    def __init__(self, shape: Shape, dx: float):
+        self.shape, self.dx = shape, dx = shape, float(dx)
+        x0, y0, x1, y1 = shape.bbox
+        self.mid = 0.5 * (x0 + x1) + 0.5 * dx
+        self.bbox = (x0, y0, x1 + dx, y1)
+
+    def sdf(self, x, y):
+        return self.shape.sdf(np.where(x > self.mid, x - self.dx, x), y)
+
+
+class Grid(Shape):
+    """`nx` x `ny` copies of a shape (windows on a facade), `dx` and `dy` apart, evaluated
+    once: each point is moved into the nearest cell. `cell(x, y)` gives the cell indices."""
+
+    def __init__(self, shape: Shape, nx: int, ny: int, dx: float, dy: float):
+        self.shape, self.nx, self.ny, self.dx, self.dy = shape, nx, ny, float(dx), float(dy)
+        x0, y0, x1, y1 = shape.bbox
+        self.x0, self.y0 = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+        self.bbox = (x0, y0, x1 + (nx - 1) * dx, y1 + (ny - 1) * dy)
+
+    def cell(self, x, y):
+        i = _clip(np.rint((x - self.x0) * (1 / self.dx)), 0, self.nx - 1)
+        j = _clip(np.rint((y - self.y0) * (1 / self.dy)), 0, self.ny - 1)
+        return i, j
+
+    def sdf(self, x, y):
+        i, j = self.cell(x, y)
+        return self.shape.sdf(x - i * self.dx, y - j * self.dy)
+
+
+class Union(Shape):
+    def __init__(self, *shapes: Shape):
+        self.shapes = shapes
+        boxes = np.array([s.bbox for s in shapes])
+        self.bbox = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
+
+    def sdf(self, x, y):
+        d = self.shapes[0].sdf(x, y)
+        for s in self.shapes[1:]:
+            d = np.minimum(d, s.sdf(x, y))
+        return d
+
+
+class Intersection(Shape):
+    def __init__(self, a: Shape, b: Shape):
+        self.a, self.b = a, b
+        self.bbox = (max(a.bbox[0], b.bbox[0]), max(a.bbox[1], b.bbox[1]),
+                     min(a.bbox[2], b.bbox[2]), min(a.bbox[3], b.bbox[3]))
+
+    def sdf(self, x, y):
+        return np.maximum(self.a.sdf(x, y), self.b.sdf(x, y))
+
+
+class Difference(Shape):
+    def __init__(self, a: Shape, b: Shape):
+        self.a, self.b = a, b
+        self.bbox = a.bbox
+
+    def sdf(self, x, y):
+        return np.maximum(self.a.sdf(x, y), -self.b.sdf(x, y))
+
+
+def sphere_shade(cx: float, cy: float, rx: float, ry: float, light: np.ndarray,
+                 ambient: float = 0.55, diffuse: float = 0.55) -> Callable:
+    """Lambert shading of an ellipsoid seen face-on, lit from unit vector `light`
+    (x right, y down, z towards the viewer): returns a shade function for `Canvas.fill`."""
+    lx, ly, lz = _floats(*light)
+
+    def shade(x, y):
+        u = _clip((x - cx) / rx, -1, 1)
+        v = _clip((y - cy) / ry, -1, 1)
+        nz = np.sqrt(np.maximum((1 - u * u) - v * v, 0))
+        lambert = (u * (lx * diffuse) + v * (ly * diffuse)) + nz * (lz * diffuse)
+        return np.maximum(lambert, 0) + ambient
+    return shade
+
+
+def cylinder_shade(cx: float, rx: float, light: np.ndarray,
+                   ambient: float = 0.55, diffuse: float = 0.55) -> Callable:
+    """Lambert shading of an upright cylinder (towers, necks, spires) of half width `rx`."""
+    lx, lz = float(light[0]), float(light[2])
+
+    def shade(x, y):
+        u = _clip((x - cx) / rx, -1, 1)
+        lambert = np.maximum(u * lx + np.sqrt(1 - u * u) * lz, 0)
+        return ambient + diffuse * lambert
+    return shade
+
+
+class Canvas:
+    """An RGB drawing surface `supersample` times finer than `resolution`, with a part map."""
+
+    def __init__(self, resolution: int, supersample: int = 2, with_parts: bool = True,
+                 num_parts: int = 256):
+        self.resolution, self.ss = resolution, supersample
+        self.n = n = resolution * supersample
+        coords = ((np.arange(n) + 0.5) / n).astype(np.float32)
+        self.xs, self.ys = coords[None, :], coords[:, None]
+        # Planar [3, n, n]: broadcasting a colour over a window is several times faster
+        # than over an interleaved [n, n, 3] array.
+        self.rgb = np.zeros((3, n, n), np.float32)
+        self.parts = np.zeros((n, n), np.uint8) if with_parts else None
+        self.num_parts = num_parts
+
+    def gradient(self, top: Sequence[float], bottom: Sequence[float], y0: float = 0.0,
+                 y1: float = 1.0, part: int | None = None) -> None:
+        """Paint rows y0..y1 with a vertical blend from `top` to `bottom` colour."""
+        i0, i1 = int(round(y0 * self.n)), int(round(y1 * self.n))
+        t = (np.arange(i1 - i0, dtype=np.float32) / max(i1 - i0 - 1, 1))[None, :, None]
+        top = np.asarray(top, np.float32)[:, None, None]
+        self.rgb[:, i0:i1] = top + (np.asarray(bottom, np.float32)[:, None, None] - top) * t
+        if part is not None and self.parts is not None:
+            self.parts[i0:i1] = part
+
+    def dots(self, x: np.ndarray, y: np.ndarray, colour: Sequence[float]) -> None:
+        """Set single sub-pixels (stars): points in image units."""
+        i = _clip((y * self.n).astype(int), 0, self.n - 1)
+        j = _clip((x * self.n).astype(int), 0, self.n - 1)
+        self.rgb[:, i, j] = np.asarray(colour, np.float32)[:, None]
+
+    def fill(self, shape: Shape, colour: ColourLike, part: int | None = None,
+             shade: ShadeLike = 1.0, opacity: float = 1.0) -> None:
+        """Blend `colour` (RGB in [0, 1], or a function of (x, y) giving [3, h, w]) into
+        the shape, times `shade` (a number or a function of (x, y)), at `opacity`.
+        Sub-pixels more than half covered take the label `part` (None: labels untouched)."""
+        n = self.n
+        x0, y0, x1, y1 = shape.bbox
+        j0, j1 = max(int(x0 * n) - 1, 0), min(int(x1 * n) + 2, n)
+        i0, i1 = max(int(y0 * n) - 1, 0), min(int(y1 * n) + 2, n)
+        if j0 >= j1 or i0 >= i1:
+            return
+        x, y = self.xs[:, j0:j1], self.ys[i0:i1]
+        d = shape.sdf(x, y)
+        alpha = np.minimum(np.maximum(d * -n + 0.5, 0), 1)
+        if callable(colour):
+            col = colour(x, y)
+        else:
+            col = np.asarray(colour, np.float32).reshape(3, 1, 1)
+        if callable(shade):
+            col = col * shade(x, y)
+        elif shade != 1.0:
+            col = col * shade
+        region = self.rgb[:, i0:i1, j0:j1]
+        region += (alpha if opacity == 1.0 else alpha * opacity) * (col - region)
+        if part is not None and self.parts is not None:
+            # alpha > 1/2 is d < 0: the sub-pixel centre lies inside the shape.
+            np.copyto(self.parts[i0:i1, j0:j1], part, where=d < 0, casting="unsafe")
+
+    def image(self) -> np.ndarray:
+        """The picture box-filtered to `resolution`: uint8 [H, W, 3]."""
+        r, s = self.resolution, self.ss
+        v = self.rgb.reshape(3, r, s, r, s)
+        total = v[:, :, 0]
+        for i in range(1, s):  # box filter: sum the sub-pixel rows, then the columns
+            total = total + v[:, :, i]
+        rgb = total[..., 0]
+        for j in range(1, s):
+            rgb = rgb + total[..., j]
+        return (_clip(rgb * (255 / (s * s)), 0, 255) + 0.5).astype(np.uint8).transpose(1, 2, 0)
+
+    def part_map(self) -> np.ndarray:
+        """Majority part label per output pixel: uint8 [H, W]."""
+        r, s, k = self.resolution, self.ss, self.num_parts
+        if s == 1:
+            return self.parts.copy()
+        blocks = self.parts.reshape(r, s, r, s).transpose(0, 2, 1, 3).reshape(r * r, s * s)
+        # Count each label per pixel with one bincount; flip so argmax breaks ties upwards.
+        flat = (np.arange(r * r)[:, None] * k + blocks).ravel()
+        counts = np.bincount(flat, minlength=r * r * k).reshape(r * r, k)
+        return (k - 1 - np.argmax(counts[:, ::-1], axis=1)).astype(np.uint8).reshape(r, r)
