@@ -254,7 +254,9 @@ class ModulatedConv2d(nn.Module):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.demodulate, self.upsample = kernel_size, demodulate, upsample
-        self.weight = nn.Parameter(torch.randn(1, out_channels, in_channels, kernel_size,
+        # [O, I, k, k]; rosinality stores [1, O, I, k, k], a 5-D tensor that breaks
+        # Module.to(memory_format=torch.channels_last): importers reshape it
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size,
                                                kernel_size))
         self.scale = 1 / math.sqrt(in_channels * kernel_size ** 2)
         self.padding = kernel_size // 2
@@ -269,7 +271,7 @@ class ModulatedConv2d(nn.Module):
         if style.ndim != 2 or style.shape[0] != b:
             raise ValueError(f"style must be [{b}, style_dim], got shape {tuple(style.shape)}")
         s = self.modulation(style).reshape(b, 1, c, 1, 1)
-        weight = self.scale * self.weight * s                    # [B, O, I, k, k]
+        weight = self.scale * self.weight[None] * s              # [B, O, I, k, k]
         if self.demodulate:
             weight = weight * torch.rsqrt(weight.pow(2).sum([2, 3, 4], keepdim=True) + 1e-8)
         x = x.reshape(1, b * c, h, w)
@@ -345,7 +347,9 @@ class SpatiallyModulatedConv2d(nn.Module):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.demodulate, self.upsample = kernel_size, demodulate, upsample
-        self.weight = nn.Parameter(torch.randn(1, out_channels, in_channels, kernel_size,
+        # [O, I, k, k]; rosinality stores [1, O, I, k, k], a 5-D tensor that breaks
+        # Module.to(memory_format=torch.channels_last): importers reshape it
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size,
                                                kernel_size))
         self.scale = 1 / math.sqrt(in_channels * kernel_size ** 2)
         self.padding = kernel_size // 2
@@ -360,7 +364,7 @@ class SpatiallyModulatedConv2d(nn.Module):
     def variance_kernel(self) -> torch.Tensor:
         """Kernel [I, O, K, K] that maps s^2 to sigma_E^2 in the up-sampling layer: the squared
         fused kernel ``blur * w``, each phase rescaled to sum to ``sum_k w_k^2``."""
-        w = self.weight[0] * self.scale                                       # [O, I, k, k]
+        w = self.weight * self.scale
         o, i, k, _ = w.shape
         blur = self.blur.kernel.to(w.dtype)
         taps = blur.shape[0] - 1
@@ -386,7 +390,7 @@ class SpatiallyModulatedConv2d(nn.Module):
                 self.in_channels, h, w):
             raise ValueError(f"style map must have the input's shape [{b}, {self.in_channels}, "
                              f"{h}, {w}], got {tuple(style.shape)}")
-        weight = (self.weight[0] * self.scale).to(x.dtype)
+        weight = (self.weight * self.scale).to(x.dtype)
         xs = x * style.to(x.dtype)
         if self.upsample:
             out = self.blur(F.conv_transpose2d(xs, weight.transpose(0, 1), stride=2))

@@ -132,7 +132,7 @@ def test_modulated_conv_matches_per_sample_reference():
     out = mod(x, style)
     for b in range(3):
         s = mod.modulation(style[b:b + 1])[0]
-        w = mod.weight[0] * mod.scale * s[None, :, None, None]
+        w = mod.weight * mod.scale * s[None, :, None, None]
         w = w / (w.pow(2).sum([1, 2, 3], keepdim=True) + 1e-8).sqrt()
         torch.testing.assert_close(out[b:b + 1], F.conv2d(x[b:b + 1], w, padding=1))
 

@@ -58,7 +58,8 @@ def generator_kwargs(arch: str, config_name: str, **overrides) -> dict:
 def build_generator(arch: str, config_name: str = "tiny", **overrides) -> nn.Module:
     """A generator: ``arch`` in ``"stylegan2"``, ``"ssn"``, ``"spade"``; ``config_name`` in
     :data:`CONFIGS`; ``overrides`` replace any constructor argument."""
-    return GENERATORS[arch](**generator_kwargs(arch, config_name, **overrides))
+    kwargs = generator_kwargs(arch, config_name, **overrides)
+    return GENERATORS[arch](**kwargs)
 
 
 def discriminator_kwargs(config_name: str, **overrides) -> dict:

@@ -3,7 +3,8 @@
 Module and parameter names follow rosinality's ``stylegan2-pytorch`` ``model.py`` (``style.N``,
 ``input.input``, ``conv1.conv.weight``, ``conv1.conv.modulation.weight``, ``conv1.noise.weight``,
 ``conv1.activate.bias``, ``convs.N``, ``to_rgb1``, ``to_rgbs.N``, ``noises.noise_i``) so its
-checkpoints load with ``load_state_dict``.
+checkpoints load by name; one shape differs: modulated conv weights are [O, I, k, k] here
+(channels_last-friendly) and [1, O, I, k, k] there, so an importer reshapes them.
 """
 
 from __future__ import annotations
