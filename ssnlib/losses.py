@@ -1,0 +1,187 @@
+"""GAN losses and regularisers: logistic losses, R1, path length, and the distortion
+regulariser R_D (paper, eq. 2).
+
+Conventions follow StyleGAN2 (Karras et al. 2020) and its PyTorch ports (rosinality,
+stylegan2-ada): the non-saturating logistic loss, R1 on real images, path length on half a batch.
+The *lazy* regularisers return the plain penalty; the trainer multiplies it by its interval k
+(and rescales Adam by c = k / (k + 1)), so the configured weight is the per-step weight.
+
+Every regulariser that needs randomness takes a ``torch.Generator``, so runs are reproducible
+and resumable bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ssnlib.layers import randn
+
+DISTORTION_MODES = ("outside", "radial")
+
+
+def _wide(x: torch.Tensor) -> torch.Tensor:
+    """At least float32: bf16/fp16 activations are reduced in float32, float64 stays float64."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
+def d_logistic_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Discriminator logistic loss: ``E[softplus(-D(x))] + E[softplus(D(G(z)))]``."""
+    return F.softplus(-_wide(real_logits)).mean() + F.softplus(_wide(fake_logits)).mean()
+
+
+def g_nonsaturating_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Generator non-saturating logistic loss: ``E[softplus(-D(G(z)))] = -E[log sigmoid(.)]``."""
+    return F.softplus(-_wide(fake_logits)).mean()
+
+
+def r1_penalty(D: torch.nn.Module, real: torch.Tensor, gamma: float) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): ``gamma / 2 * E ||grad_x D(x)||^2`` on real images.
+
+    ``real`` is detached here and the gradient is taken with ``create_graph=True`` so the
+    penalty back-propagates into D's parameters (a double backward: never torch.compile it).
+    """
+    real = real.detach().requires_grad_(True)
+    logits = D(real)
+    (grad,) = torch.autograd.grad(_wide(logits).sum(), real, create_graph=True)
+    return 0.5 * gamma * _wide(grad).square().flatten(1).sum(1).mean()
+
+
+def _w_path_lengths(grad: torch.Tensor) -> torch.Tensor:
+    """Per-sample path length from the gradient w.r.t. w (see :func:`path_length_penalty`)."""
+    g = _wide(grad).square()
+    if g.ndim == 2:                      # [B, w_dim]: one w vector
+        return g.sum(1).sqrt()
+    if g.ndim == 3:                      # [B, K, w_dim]: one w per layer (StyleGAN2)
+        return g.sum(2).mean(1).sqrt()
+    if g.ndim == 4:                      # [B, w_dim, n_h, n_w]: one w per block (SSN)
+        return g.sum(1).flatten(1).mean(1).sqrt()
+    raise ValueError(f"w must have 2, 3 or 4 dims, got shape {tuple(grad.shape)}")
+
+
+def path_lengths(G: torch.nn.Module, z: torch.Tensor, noise=None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """Per-sample path lengths ``|J_w^T y|`` (differentiable, for :func:`path_length_penalty`).
+
+    ``y ~ N(0, I) / sqrt(H W)`` is drawn with ``generator``; the gradient of ``<g(w), y>`` is
+    taken w.r.t. every w vector that feeds the synthesis network and its squared norm is
+    averaged over those vectors before the square root:
+
+    * StyleGAN2: w is broadcast to one vector per layer, ``[B, K, w_dim]``, so the path length
+      is ``sqrt(mean_k ||d<g, y>/dw_k||^2)``: stylegan2-ada's definition;
+    * SSN / SPADE: the w-grid ``[B, w_dim, n_h, n_w]`` holds one vector per block, and the path
+      length is ``sqrt(sum_{all w entries} (d<g, y>/dw)^2 / (n_h n_w))``, the same formula with
+      blocks in place of layers. A block moves only its part of the image, so this is the
+      average over blocks of each block's own Jacobian norm, which stays comparable across grid
+      sizes.
+    """
+    w = G.mapping(z)
+    n_latent = getattr(G, "n_latent", None)
+    if w.ndim == 2 and n_latent is not None:
+        w = w[:, None].repeat(1, n_latent, 1)
+    if not w.requires_grad:             # frozen mapping: the Jacobian w.r.t. w is still defined
+        w.requires_grad_(True)
+    images = G.synthesis(w, noise, generator)
+    images = _wide(images)
+    y = randn(images.shape, generator, device=images.device, dtype=images.dtype)
+    y = y / math.sqrt(images.shape[2] * images.shape[3])
+    (grad,) = torch.autograd.grad((images * y).sum(), w, create_graph=True)
+    return _w_path_lengths(grad)
+
+
+def path_length_penalty(lengths: torch.Tensor, mean_length: torch.Tensor
+                        ) -> torch.Tensor:
+    """StyleGAN2's path length regulariser ``E[(|J_w^T y| - a)^2]`` (its eq. 4).
+
+    ``lengths`` come from :func:`path_lengths`; ``mean_length`` is the running mean ``a``
+    (:func:`update_mean_path_length`), a constant here. The weight (2 in the paper) and the lazy
+    interval are applied by the trainer.
+    """
+    return (lengths - mean_length.detach()).square().mean()
+
+
+def update_mean_path_length(mean_length: torch.Tensor, batch_mean: torch.Tensor,
+                            decay: float = 0.01) -> torch.Tensor:
+    """Exponential moving average of the path length: ``a <- a + decay * (mean - a)``."""
+    return mean_length + decay * (batch_mean.detach().to(mean_length.dtype) - mean_length)
+
+
+def distortion_weights(grid, blocks: torch.Tensor, mode: str = "outside",
+                       device: torch.device | str | None = None) -> torch.Tensor:
+    """Pixel weights [B, 1, H, W] of the distortion penalty for resampled blocks ``blocks`` [B].
+
+    * ``outside``: 1 on every pixel outside block a, 0 inside (each block b != a counts once,
+      as in eq. 2);
+    * ``radial``: ``d_a(p) / mean_{q not in J_a} d_a(q)`` outside block a, 0 inside, where
+      ``d_a(p)`` is the distance of pixel p's centre from block a in block units
+      (:meth:`BlockGrid.distance_map`). Changes next to the resampled block (needed to keep the
+      image consistent) are nearly free, far ones cost more; dividing by the mean makes the
+      weights average 1 over the pixels outside a, so both modes have the same scale for a
+      uniform change and lambda_D means the same thing.
+
+    ``grid`` is the generator's :class:`~ssnlib.blocks.BlockGrid`.
+    """
+    if mode not in DISTORTION_MODES:
+        raise ValueError(f"distortion mode must be one of {DISTORTION_MODES}, got {mode!r}")
+    maps = {}
+    for a in blocks.tolist():
+        if a not in maps:
+            if mode == "outside":
+                maps[a] = (~grid.block_mask(a, device=device)).float()
+            else:
+                d = grid.distance_map(a, device=device)
+                maps[a] = d / d[d > 0].mean()
+    return torch.stack([maps[a] for a in blocks.tolist()])[:, None]
+
+
+def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: str = "outside",
+                       resamples: int = 1, generator: torch.Generator | None = None,
+                       blocks: torch.Tensor | None = None) -> torch.Tensor:
+    """The distortion regulariser R_D (paper, eq. 2), estimated on the batch ``z``.
+
+    For every sample z a block a is drawn uniformly (``resamples`` independent blocks per
+    sample), ``z^a`` is z with block a redrawn from N(0, I) (all other blocks kept), both
+    ``g(z)`` and ``g(z^a)`` are generated with the SAME noise inputs, and the pixel MSE
+    between them is taken over the blocks b != a, weighted by :func:`distortion_weights`:
+
+        R_D ~= mean_{z, a} [ sum_p m_a(p) mean_c (g(z) - g(z^a))_{c,p}^2 / |{p not in J_a}| ]
+
+    With ``mode="outside"`` (``m_a`` the indicator of pixels outside J_a) this is the mean over
+    b != a of each block's MSE, eq. 2 up to the constant factor n_blocks * (n_blocks - 1) of its
+    sums over a and b (absorbed into lambda_D). A perfectly local generator scores exactly 0.
+
+    ``noise`` is a list from ``G.make_noise`` (drawn here with ``generator`` if None); ``blocks``
+    [B] fixes the resampled blocks (drawn with ``generator`` if None; only for ``resamples=1``).
+    ``G`` must be a spatial generator with a ``grid``; gradients flow through both images.
+    """
+    grid = getattr(G, "grid", None)
+    if grid is None:
+        raise ValueError(f"the distortion penalty needs a spatial generator with a block grid; "
+                         f"{type(G).__name__} has no `grid`")
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
+        raise ValueError(f"resamples must be a positive integer, got {resamples!r}")
+    batch = z.shape[0]
+    if noise is None:
+        noise = G.make_noise(batch, generator, device=z.device)
+    if blocks is None:
+        blocks = torch.randint(grid.n_blocks, (resamples * batch,), generator=generator,
+                               device=generator.device if generator is not None else z.device)
+    elif resamples != 1 or blocks.shape != (batch,):
+        raise ValueError(f"blocks must be [{batch}] with resamples=1, got {tuple(blocks.shape)}")
+    blocks = blocks.to(z.device)
+    base = _wide(G(z, noise=noise))
+    z_rep = z.repeat(resamples, *([1] * (z.ndim - 1)))
+    fresh = randn(z_rep.shape, generator, device=z.device, dtype=z.dtype)
+    keep = (torch.arange(grid.n_blocks, device=z.device)[None] != blocks[:, None])
+    keep = keep.reshape(-1, 1, grid.n_h, grid.n_w)
+    z_a = torch.where(keep, z_rep, fresh)
+    noise_rep = [n if n is None or n.shape[0] == 1 else n.repeat(resamples, 1, 1, 1)
+                 for n in noise]
+    moved = _wide(G(z_a, noise=noise_rep))
+    weights = distortion_weights(grid, blocks, mode, device=z.device).to(base.dtype)
+    bh, bw = grid.block_size
+    outside = grid.height * grid.width - bh * bw        # pixels in the blocks b != a
+    sq = (base.repeat(resamples, 1, 1, 1) - moved).square().mean(1, keepdim=True)
+    return (sq * weights).flatten(1).sum(1).mean() / outside
