@@ -111,9 +111,9 @@ class Skylines(ProceduralDataset):
                             cloud, P["clouds"], sphere_shade(cx, cy, 1.5 * w, w, light, 0.8, 0.25))
         ground = GROUND[a["ground"]] * tint
         haze = 0.45 * ground + 0.55 * np.asarray(horizon, np.float32)
-        for _ in range(2):
-            canvas.fill(Ellipse(rng.uniform(0, 1), hy + 0.01, rng.uniform(0.2, 0.45),
-                                rng.uniform(0.03, 0.08)), haze, P["hills"])
+        hills = rng.uniform((0, 0.2, 0.03), (1, 0.45, 0.08), (2, 3))
+        canvas.fill(Union(*(Ellipse(x, hy + 0.01, rx, ry) for x, rx, ry in hills)), haze,
+                    P["hills"])
         canvas.gradient(0.8 * ground + 0.2 * haze, 0.75 * ground, hy, 1.0, part=P["ground"])
 
         # Lay everything out first, so that all shadows go down in one fill beneath it.
@@ -234,9 +234,9 @@ class _Scene:
                            (2 * hw - m) / 2, 1.0)
             c.fill(merlons, material * self.tint, P["tower_top"], self.front)
             return
-        c.fill(Segment(tx, tip, tx, tip - 0.035, 0.004), colour, P["tower_top"])
-        c.fill(Segment(tx - 0.012, tip - 0.022, tx + 0.012, tip - 0.022, 0.004), colour,
-               P["tower_top"])
+        c.fill(Union(Segment(tx, tip, tx, tip - 0.035, 0.004),
+                     Segment(tx - 0.012, tip - 0.022, tx + 0.012, tip - 0.022, 0.004)),
+               colour, P["tower_top"])
 
     def tree(self, x: float, base: float, r: float, h: float) -> None:
         rng, P, c = self.rng, self.P, self.canvas

@@ -1,0 +1,20 @@
+"""Datasets: procedural stand-ins for FFHQ and LSUN Churches, and your own images.
+
+* `CartoonFaces`, `Skylines`: rendered on the fly, deterministic from
+  ``(seed, index)``, with attribute labels and part maps (`Sample`).
+* `ImageFolderDataset`: a folder or zip of images, checked and resized on the fly.
+* `pack_folder`, `pack_procedural`, `PackedDataset`: the uint8 archive that
+  ``ssn prepare-data`` writes, for fast loading.
+* `save_gallery`: a PNG contact sheet of a dataset with its part maps.
+"""
+
+from ssnlib.data.faces import CartoonFaces
+from ssnlib.data.folder import BadImageError, ImageConversionWarning, ImageFolderDataset
+from ssnlib.data.gallery import save_gallery
+from ssnlib.data.packed import PackedDataset, PackReport, pack_folder, pack_procedural
+from ssnlib.data.procedural import ProceduralDataset, Sample
+from ssnlib.data.skylines import Skylines
+
+__all__ = ["BadImageError", "CartoonFaces", "ImageConversionWarning", "ImageFolderDataset",
+           "PackReport", "PackedDataset", "ProceduralDataset", "Sample", "Skylines",
+           "pack_folder", "pack_procedural", "save_gallery"]

@@ -1,0 +1,63 @@
+"""`ssn prepare-data`: pack image files or a procedural dataset into an archive.
+
+    ssn prepare-data SRC DST --resolution R [--skip-bad] [--overwrite]
+    ssn prepare-data DST --dataset cartoon-faces|skylines --count N [--seed S] --resolution R
+
+SRC is a folder (searched recursively) or a zip of PNG/JPEG/WebP files. The
+archive DST loads with `ssnlib.data.PackedDataset`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ssnlib.data.faces import CartoonFaces
+from ssnlib.data.folder import BadImageError
+from ssnlib.data.packed import pack_folder, pack_procedural
+from ssnlib.data.skylines import Skylines
+
+PROCEDURAL = {"cartoon-faces": CartoonFaces, "skylines": Skylines}
+
+
+def add_prepare_data_command(parser):
+    parser.add_argument("paths", nargs="+", metavar="SRC DST",
+                        help="source folder or zip, then the archive to write "
+                             "(only DST with --dataset)")
+    parser.add_argument("--resolution", type=int, required=True, help="output size in pixels")
+    parser.add_argument("--dataset", choices=sorted(PROCEDURAL),
+                        help="pack a procedural dataset instead of image files")
+    parser.add_argument("--count", type=int, default=10_000,
+                        help="images to render with --dataset (default 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="dataset seed with --dataset")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="leave out unusable images (and report them) instead of stopping")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing DST")
+
+    def run(args) -> int:
+        expected = 1 if args.dataset else 2
+        if len(args.paths) != expected:
+            parser.error(f"expected {'DST' if args.dataset else 'SRC DST'}, "
+                         f"got {len(args.paths)} path(s)")
+        try:
+            if args.dataset:
+                dataset = PROCEDURAL[args.dataset](args.count, args.resolution, args.seed)
+                report = pack_procedural(dataset, args.paths[0], overwrite=args.overwrite)
+            else:
+                report = pack_folder(args.paths[0], args.paths[1], args.resolution,
+                                     skip_bad=args.skip_bad, overwrite=args.overwrite)
+        except (BadImageError, FileExistsError, FileNotFoundError, ValueError) as error:
+            hint = " (use --skip-bad to leave such files out)" if isinstance(
+                error, BadImageError) else ""
+            print(f"ssn prepare-data: error: {error}{hint}", file=sys.stderr)
+            return 1
+        print(f"wrote {report.count} images at {report.resolution}x{report.resolution} "
+              f"to {report.path}")
+        if report.skipped:
+            print(f"skipped {len(report.skipped)} bad file(s):")
+            for line in report.skipped:
+                print(f"  {line}")
+        for note, n in sorted(report.converted.items()):
+            print(f"converted {n} image(s) from {note}")
+        return 0
+
+    return run
