@@ -51,6 +51,7 @@ from .gaussian import (
     gaussian_sweep,
     gaussian_w2,
     grid_covariance,
+    latent_reach,
     ldbr_pareto,
     linear_latent_distortion,
     linear_latent_kernel,
@@ -68,7 +69,7 @@ __all__ = [
     "gaussian_inpainting_kernel", "gaussian_kl", "gaussian_sweep", "gaussian_w2",
     "grid_blocks", "grid_covariance", "hamming_outside", "independent_blocks_model",
     "independent_law", "inpainting_kernel", "is_block_resampling", "is_stationary",
-    "is_stochastic", "ising_law", "ldbr_objective", "ldbr_pareto",
+    "is_stochastic", "ising_law", "latent_reach", "ldbr_objective", "ldbr_pareto",
     "linear_latent_distortion", "linear_latent_kernel", "pixel_blocks", "sample_gaussian",
     "simulate", "sqrtm_psd", "state_of", "sweep", "total_variation", "two_pixel_law",
 ]

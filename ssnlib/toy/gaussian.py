@@ -224,6 +224,13 @@ def linear_latent_distortion(A: np.ndarray, partition: BlockPartition) -> np.nda
     return out
 
 
+def latent_reach(A: np.ndarray, partition: BlockPartition, a: int) -> np.ndarray:
+    """``[H, W]`` map of the variance latent block ``a`` puts in every pixel,
+    :math:`\\sum_{k \\in a} A_{ik}^2`: where redrawing :math:`z_a` moves the image
+    (half the expected squared change of pixel ``i``)."""
+    return (A[:, list(partition[a])] ** 2).sum(axis=1).reshape(partition.shape)
+
+
 def block_diagonal_model(cov: np.ndarray, partition: BlockPartition) -> np.ndarray:
     """The most local linear latent model: :math:`A` block-diagonal, each diagonal
     block the Cholesky factor of :math:`\\Sigma_{aa}`. Zero distortion; its law keeps
