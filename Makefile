@@ -8,12 +8,14 @@ STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
 BOOK   := jupyter_book
 VENDOR := $(BOOK)/_vendor
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup test test-lib test-chapters lint vendor book chapters lab bench clean help
+.PHONY: setup test test-lib test-chapters test-browser lint vendor book chapters lab bench clean help
 
 help:
 	@echo "make book      build the Jupyter Book into $(BOOK)/_build/html (sets up .venv first)"
 	@echo "make test      ruff, pytest tests/, pytest --nbval chapters/ (sets up .venv first)"
+	@echo "make test-browser  build the book and check every page in headless Chromium"
 	@echo "make chapters  re-execute every chapter on CPU and rewrite the .ipynb twins"
 	@echo "make lab       JupyterLab on the chapters"
 	@echo "make bench     run the benchmarks in bench/"
@@ -59,6 +61,19 @@ book: setup vendor
 	cp chapters/[0-9][0-9]_*.ipynb $(BOOK)/chapters/
 	$(VENV)/bin/jupyter-book build $(BOOK) -W -n --keep-going
 	@echo "book: $(BOOK)/_build/html/index.html"
+
+# Real-browser check of the built book: Debian Chromium (apt-get install chromium)
+# driven by playwright-core, every page from a loopback server; screenshots land
+# in $(BOOK)/_build/screens/.
+tests/browser/node_modules/.stamp: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+test-browser: book tests/browser/node_modules/.stamp
+	@test -x $(CHROMIUM) || { echo "error: no Chromium at $(CHROMIUM): apt-get install chromium (or set CHROMIUM=...)"; exit 1; }
+	rm -rf $(BOOK)/_build/screens
+	CHROMIUM=$(CHROMIUM) node tests/browser/check_book.mjs $(BOOK)/_build/html $(BOOK)/_build/screens
+	$(PY) -m pytest tests/browser/check_screens.py
 
 lab: setup
 	$(VENV)/bin/jupyter lab chapters/

@@ -94,6 +94,19 @@ plt.axis("off")
 plt.show()
 
 # %% [markdown]
+# ## Widgets
+#
+# Later chapters let you click blocks of an image to resample them, with
+# [ipywidgets](https://ipywidgets.readthedocs.io). In JupyterLab the slider
+# below is live; in the static book it is drawn from the state saved in the
+# notebook, without a kernel. If you see a slider in both places, widgets work.
+
+# %%
+import ipywidgets as widgets
+
+widgets.IntSlider(value=4, min=1, max=8, description="blocks per side")
+
+# %% [markdown]
 # **Exercise.** Change the seed of the random walks and check that the spread
 # still follows $\sqrt{t}$. Why does `torch.equal` stay `True` whatever seed you
 # pick, as long as both generators get the same one?

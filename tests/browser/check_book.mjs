@@ -1,0 +1,105 @@
+// Open every page of the built book in headless Debian Chromium, served from
+// loopback, and check what a reader would see: no console errors, no request
+// leaving loopback, math typeset by MathJax, saved widget state rendered as
+// widgets. Saves a full-page screenshot of each page and a JSON report.
+//
+//   node tests/browser/check_book.mjs jupyter_book/_build/html jupyter_book/_build/screens
+//
+// Exit status 1 if any page fails a check.
+import { createServer } from "node:http";
+import { readFile, readdir, mkdir, writeFile } from "node:fs/promises";
+import { extname, join, relative, resolve, sep } from "node:path";
+import { chromium } from "playwright-core";
+
+const [root, screens] = process.argv.slice(2).map((p) => resolve(p));
+if (!root || !screens) {
+  console.error("usage: node check_book.mjs HTML_DIR SCREENS_DIR");
+  process.exit(2);
+}
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const TYPES = {
+  ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
+  ".png": "image/png", ".json": "application/json", ".woff": "font/woff", ".woff2": "font/woff2",
+  ".ttf": "font/ttf", ".eot": "application/vnd.ms-fontobject", ".txt": "text/plain",
+};
+// Pages that are generated chrome rather than content.
+const SKIP = new Set(["search.html", "genindex.html"]);
+
+async function pages(dir) {
+  const found = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith("_")) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await pages(path)));
+    else if (entry.name.endsWith(".html") && !SKIP.has(entry.name)) found.push(path);
+  }
+  return found.sort();
+}
+
+const server = createServer(async (req, res) => {
+  const path = resolve(join(root, decodeURIComponent(new URL(req.url, "http://x").pathname)));
+  if (!path.startsWith(root + sep) && path !== root) { res.writeHead(403).end(); return; }
+  try {
+    const body = await readFile(path);
+    res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" });
+    res.end(body);
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+await mkdir(screens, { recursive: true });
+const report = [];
+let failed = 0;
+for (const file of await pages(root)) {
+  const name = relative(root, file);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  const notFound = [];
+  page.on("console", (msg) => { if (msg.type() === "error") problems.push(`console: ${msg.text()}`); });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("response", (r) => { if (r.status() >= 400) notFound.push(`${r.status()} ${r.url()}`); });
+  await page.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(origin) || url.startsWith("data:") || url.startsWith("blob:")) return route.continue();
+    problems.push(`outside request: ${url}`);
+    return route.abort();
+  });
+  await page.goto(`${origin}/${name.split(sep).join("/")}`, { waitUntil: "networkidle" });
+  const has = await page.evaluate(() => ({
+    math: document.querySelectorAll(".math, div.math, span.math").length,
+    widgetState: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
+  }));
+  let math = 0;
+  let widgets = 0;
+  if (has.math) {
+    await page.waitForSelector("mjx-container", { timeout: 20000 }).catch(() => {});
+    math = await page.locator("mjx-container").count();
+    if (!math) problems.push(`math not rendered: ${has.math} math elements, no MathJax output`);
+  }
+  if (has.widgetState) {
+    await page.waitForSelector(".jupyter-widgets", { timeout: 20000 }).catch(() => {});
+    widgets = await page.locator(".jupyter-widgets").count();
+    if (!widgets) problems.push("saved widget state present but no widget rendered");
+  }
+  problems.push(...notFound.map((s) => `missing resource: ${s}`));
+  const shot = join(screens, name.replace(/[\\/]/g, "__").replace(/\.html$/, ".png"));
+  await page.screenshot({ path: shot, fullPage: true });
+  report.push({ page: name, screenshot: relative(screens, shot), math, widgets, problems });
+  failed += problems.length > 0;
+  console.log(`${problems.length ? "FAIL" : "ok  "} ${name}  math=${math} widgets=${widgets}`);
+  for (const p of problems) console.log(`       ${p}`);
+  await page.close();
+}
+await browser.close();
+server.close();
+await writeFile(join(screens, "report.json"), JSON.stringify(report, null, 2));
+console.log(`${report.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

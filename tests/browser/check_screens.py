@@ -1,0 +1,54 @@
+"""Checks on what the real-browser run saw (run by `make test-browser` after
+tests/browser/check_book.mjs; not part of the plain `pytest` run, which has no
+browser). Every built page was opened and screenshotted without problems, and
+no screenshot is blank."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "jupyter_book" / "_build" / "html"
+SCREENS = ROOT / "jupyter_book" / "_build" / "screens"
+
+
+def _report():
+    path = SCREENS / "report.json"
+    if not path.exists():
+        pytest.fail(f"{path} missing: run `make test-browser` (it builds the book and runs Chromium)")
+    return json.loads(path.read_text())
+
+
+def test_every_content_page_was_checked():
+    seen = {entry["page"] for entry in _report()}
+    built = {p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
+             if not p.relative_to(HTML).parts[0].startswith("_")
+             and p.name not in ("search.html", "genindex.html")}
+    assert built and seen == built
+
+
+def test_no_page_had_problems():
+    bad = {e["page"]: e["problems"] for e in _report() if e["problems"]}
+    assert not bad, json.dumps(bad, indent=2)
+
+
+def test_math_and_widgets_rendered_somewhere():
+    report = _report()
+    assert any(e["math"] > 0 for e in report), "no page showed typeset math"
+    assert any(e["widgets"] > 0 for e in report), "no page rendered a widget from saved state"
+
+
+@pytest.mark.parametrize("entry", _report() if (SCREENS / "report.json").exists() else [],
+                         ids=lambda e: e["page"])
+def test_screenshot_is_not_blank(entry):
+    shot = SCREENS / entry["screenshot"]
+    assert shot.stat().st_size > 20_000, f"{shot.name} is suspiciously small"
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
+    assert pixels.shape[0] >= 600 and pixels.shape[1] >= 1000
+    # A blank or single-colour page has almost no variation; a rendered page
+    # with text, code and figures has plenty, and many distinct grey levels.
+    assert pixels.std() > 10, f"{shot.name}: std {pixels.std():.1f}"
+    assert len(np.unique(pixels)) > 50, f"{shot.name}: only {len(np.unique(pixels))} grey levels"
