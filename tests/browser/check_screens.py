@@ -18,7 +18,7 @@ SCREENS = ROOT / "jupyter_book" / "_build" / "screens"
 def _report():
     path = SCREENS / "report.json"
     if not path.exists():
-        pytest.fail(f"{path} missing: run `make test-browser` (it builds the book and runs Chromium)")
+        pytest.fail(f"{path} missing: run `make test-browser` (builds the book, runs Chromium)")
     return json.loads(path.read_text())
 
 
