@@ -166,12 +166,16 @@ class _Scene:
         image centre. That face is bright if the sun is on its side, dark otherwise."""
         side = 1.0 if cx < 0.5 else -1.0
         edge = cx + side * hw
-        lit = self.time < 2 and side * self.sun_x > 0
-        self.canvas.fill(Polygon([(edge, top), (edge + side * depth, top - 0.5 * depth),
-                                  (edge + side * depth, self.by - 0.5 * depth), (edge, self.by)]),
-                         colour * self.tint, part, 1.05 if lit else 0.55)
-        self.canvas.fill(Box(cx, 0.5 * (top + self.by), hw, 0.5 * (self.by - top)),
-                         colour * self.tint, part, self.front)
+        side_shade = 1.05 if self.time < 2 and side * self.sun_x > 0 else 0.55
+        front = self.front
+
+        def shade(x, y):  # depends on x alone: a row, cheap
+            return np.where((x - edge) * side > 0, np.float32(side_shade), np.float32(front))
+
+        face = Polygon([(edge, top), (edge + side * depth, top - 0.5 * depth),
+                        (edge + side * depth, self.by - 0.5 * depth), (edge, self.by)])
+        body = Box(cx, 0.5 * (top + self.by), hw, 0.5 * (self.by - top))
+        self.canvas.fill(Union(face, body), colour * self.tint, part, shade)
 
     def windows(self, x0: float, x1: float, y0: float, y1: float, nx: int, ny: int,
                 arched: bool = False) -> None:
@@ -239,12 +243,21 @@ class _Scene:
                colour, P["tower_top"])
 
     def tree(self, x: float, base: float, r: float, h: float) -> None:
-        rng, P, c = self.rng, self.P, self.canvas
-        c.fill(Box(x, base - 0.5 * (h - r), 0.18 * r, 0.5 * (h - r)),
-               np.array((0.35, 0.24, 0.15)) * self.tint, P["trees"])
+        """A round crown on a trunk, drawn in one fill: the colour switches at the crown's
+        lower edge (a function of y alone, so cheap)."""
         cy = base - h
-        c.fill(Ellipse(x, cy, r, 1.15 * r), TREE[rng.integers(len(TREE))] * self.tint, P["trees"],
-               sphere_shade(x, cy, r, 1.15 * r, self.light, 0.5, 0.6))
+        trunk = (np.array((0.35, 0.24, 0.15), np.float32) * self.tint)[:, None, None]
+        leaves = (TREE[self.rng.integers(len(TREE))] * self.tint)[:, None, None]
+        crown = sphere_shade(x, cy, r, 1.15 * r, self.light, 0.5, 0.6)
+
+        def colour(xs, ys):
+            return np.where(ys > cy + 1.1 * r, trunk, leaves)
+
+        def shade(xs, ys):
+            return np.where(ys > cy + 1.1 * r, np.float32(0.9), crown(xs, ys))
+
+        shape = Box(x, base - 0.5 * (h - r), 0.18 * r, 0.5 * (h - r)) | Ellipse(x, cy, r, 1.15 * r)
+        self.canvas.fill(shape, colour, self.P["trees"], shade)
 
 
 class _Church:
