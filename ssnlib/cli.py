@@ -17,6 +17,8 @@ import ssnlib
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("ssnlib.utils:add_info_command", "print versions and the device ssnlib would use"),
+    "train": ("ssnlib.train.cli:add_train_command", "train a GAN from a config (torchrun-ready)"),
+    "sample": ("ssnlib.train.cli:add_sample_command", "sample a PNG grid from a checkpoint"),
     "prepare-data": ("ssnlib.data.prepare:add_prepare_data_command",
                      "pack images or a procedural dataset into a fast uint8 archive"),
 }

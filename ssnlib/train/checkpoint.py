@@ -1,0 +1,131 @@
+"""Checkpoints: atomic writes, safe loads, and the random state a run needs to continue exactly.
+
+A checkpoint is one ``torch.save`` file of tensors and plain containers only (dicts, lists,
+numbers, strings), so it loads with ``torch.load(weights_only=True)``: no pickled code runs.
+It is written to a hidden temporary file in the same folder, flushed and fsync'ed, then renamed
+over the final name (``os.replace`` is atomic on POSIX), and the folder is fsync'ed: a crash at
+any moment leaves either the previous checkpoint or the new one, never a torn file.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
+
+
+def checkpoint_name(step: int) -> str:
+    return f"ckpt-{step:08d}.pt"
+
+
+def save_checkpoint(state: dict, path: str | Path) -> Path:
+    """Write ``state`` to ``path`` atomically (temporary file + fsync + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)                      # make the rename itself durable
+    finally:
+        os.close(fd)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """A checkpoint's contents on the CPU, loaded with ``weights_only=True``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} not found")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    """The complete checkpoints in ``run_dir``, oldest first (temporary files are ignored)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in run_dir.iterdir()
+             if (m := CKPT_PATTERN.match(p.name)) and p.is_file()]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def resolve_checkpoint(spec: str | Path, run_dir: str | Path | None = None) -> Path:
+    """``auto`` (latest in ``run_dir``), a run folder (its latest) or a checkpoint file."""
+    if str(spec) == "auto":
+        if run_dir is None:
+            raise ValueError("resume=auto needs a run directory")
+        path = latest_checkpoint(run_dir)
+        if path is None:
+            raise FileNotFoundError(f"resume=auto: no checkpoint (ckpt-*.pt) in {str(run_dir)!r}")
+        return path
+    path = Path(spec)
+    if path.is_dir():
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise FileNotFoundError(f"no checkpoint (ckpt-*.pt) in {str(path)!r}")
+        return latest
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} not found")
+    return path
+
+
+def prune_checkpoints(run_dir: str | Path, keep: int) -> None:
+    """Delete all but the ``keep`` newest checkpoints (``keep=0`` keeps all) and stale
+    temporary files left by a crash."""
+    run_dir = Path(run_dir)
+    for stale in run_dir.glob(".ckpt-*.pt.tmp*"):
+        stale.unlink(missing_ok=True)
+    if keep > 0:
+        for old in list_checkpoints(run_dir)[:-keep]:
+            old.unlink(missing_ok=True)
+
+
+def rng_state(generators: dict[str, torch.Generator]) -> dict:
+    """Every random state a run draws from, as tensors and plain values."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 -- global state
+    version, py_state, py_gauss = random.getstate()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "python": {"version": version, "state": torch.tensor(py_state, dtype=torch.int64),
+                   "gauss": py_gauss},
+        "generators": {name: g.get_state() for name, g in generators.items()},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict, generators: dict[str, torch.Generator]) -> None:
+    """Restore what :func:`rng_state` captured (CUDA states for the devices present)."""
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"],  # noqa: NPY002
+                         n["has_gauss"], n["gauss"]))
+    p = state["python"]
+    random.setstate((p["version"], tuple(int(v) for v in p["state"]), p["gauss"]))
+    for name, g in generators.items():
+        g.set_state(state["generators"][name])
+    if "cuda" in state and torch.cuda.is_available():
+        cuda = state["cuda"][:torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all(cuda)

@@ -1,0 +1,73 @@
+"""What a run reports: a tqdm progress bar, JSONL and TensorBoard logs, PNG sample grids.
+
+Only the main process (rank 0) writes; the others get a silent monitor.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from ssnlib.utils import image_grid
+
+
+class Monitor:
+    """Progress, logs and samples of one run under ``run_dir``:
+
+    * ``log.jsonl``: one JSON object per logging step (``step``, ``kimg``, ``img_per_s``,
+      ``sec_per_step`` and every loss);
+    * ``tb/``: the same scalars and the sample grids for TensorBoard;
+    * ``samples/step-XXXXXXXX.png``: the EMA generator on fixed latents.
+    """
+
+    def __init__(self, run_dir: str | Path, history: list[dict], total: int, initial: int = 0,
+                 active: bool = True, progress: bool = True, tensorboard: bool = True):
+        self.run_dir, self.active = Path(run_dir), active
+        self.history = history                           # logged records are appended here
+        self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
+                        disable=not (active and progress))
+        self.writer = None
+        if active:
+            (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+            if tensorboard:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(self.run_dir / "tb"))
+
+    def advance(self, steps: int = 1) -> None:
+        self.bar.update(steps)
+
+    def log(self, step: int, stats: dict[str, float]) -> None:
+        record = {"step": step, **{k: round(v, 6) for k, v in stats.items()}}
+        self.history.append(record)
+        if not self.active:
+            return
+        self.bar.set_postfix({k: f"{v:.3g}" for k, v in stats.items()
+                              if k.startswith("loss") or k == "img_per_s"}, refresh=False)
+        with open(self.run_dir / "log.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.writer is not None:
+            for key, value in stats.items():
+                self.writer.add_scalar(key, value, step)
+
+    def samples(self, step: int, images: torch.Tensor, nrow: int) -> Path | None:
+        if not self.active:
+            return None
+        grid = image_grid(images, nrow=nrow)
+        path = self.run_dir / "samples" / f"step-{step:08d}.png"
+        Image.fromarray(grid).save(path)
+        if self.writer is not None:
+            self.writer.add_image("samples", np.ascontiguousarray(grid), step,
+                                  dataformats="HWC")
+        return path
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

@@ -1,0 +1,397 @@
+"""The GAN training loop (StyleGAN2's recipe, paper section 3.2, plus the distortion regulariser
+of section 3.3, eq. 2).
+
+One step, on a global batch of B images split over the processes:
+
+1. D main: logistic loss on reals and on G's fakes (G frozen);
+2. D reg, every ``r1_interval`` steps: R1 * gamma * interval;
+3. G main: non-saturating loss through a frozen D;
+4. G reg, when either is due: path length * weight * interval on B / pl_batch_shrink latents
+   and distortion R_D * lambda_D * interval on B / distortion_batch_shrink latents, as one
+   optimiser step;
+5. G_ema update.
+
+Lazy regularisation (StyleGAN2, appendix B) runs a regulariser every k steps with weight x k
+and rescales Adam's lr and betas by ``c = steps / (steps + regularisation steps)``, ``k/(k+1)``
+for one regulariser. All randomness (latents, noise, flips, path length directions, resampled
+blocks) comes from one ``torch.Generator`` drawn *for the global batch* on every process and then
+sliced, so a run is reproducible bit for bit, resumes exactly, and gives the same updates on any
+number of processes (up to float summation order).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from ssnlib.losses import (
+    d_logistic_loss,
+    distortion_penalty,
+    draw_blocks,
+    g_nonsaturating_loss,
+    path_length_penalty,
+    path_lengths,
+    r1_penalty,
+    update_mean_path_length,
+)
+from ssnlib.train.checkpoint import (
+    checkpoint_name,
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    resolve_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from ssnlib.train.config import ConfigError, TrainConfig, apply_override, from_dict, load_config
+from ssnlib.train.data import make_dataset, make_loader
+from ssnlib.train.distributed import (
+    average,
+    average_gradients,
+    broadcast_module,
+    init_distributed,
+)
+from ssnlib.train.ema import ema_beta, update_ema
+from ssnlib.train.monitor import Monitor
+from ssnlib.utils import seed_everything
+
+CKPT_FORMAT = "ssnlib-train-1"
+# a checkpoint continues a run only under the same model, data, batch and seed
+RESUME_KEYS = ("model", "data", "batch", "seed")
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss or a weight became NaN or infinite; training stopped without saving."""
+
+
+def lazy_ratio(intervals: list[int]) -> float:
+    """Adam rescaling ``c`` for regularisers run every ``k`` steps in one extra optimiser step:
+    main steps / all steps over one period (``k / (k + 1)`` for a single regulariser)."""
+    if not intervals:
+        return 1.0
+    period = math.lcm(*intervals)
+    extra = sum(any(t % k == 0 for k in intervals) for t in range(period))
+    return period / (period + extra)
+
+
+def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The generator and discriminator a config describes (fresh weights)."""
+    from ssnlib.models import build_discriminator, build_generator
+
+    m, res = cfg.model, cfg.data.resolution
+    G = build_generator(m.arch, m.config, resolution=res, **m.overrides)
+    D = build_discriminator(m.config, resolution=res, **m.d_overrides)
+    return G, D
+
+
+class Trainer:
+    """Trains G and D as a :class:`TrainConfig` says; ``run()`` continues to the end.
+
+    ``dataset`` replaces the config's data (any dataset of float images [3, R, R] in [-1, 1]).
+    Attributes: ``G``, ``D``, ``G_ema``, ``step``, ``images_seen``, ``history`` (logged stats).
+    """
+
+    def __init__(self, config: TrainConfig, dataset=None):
+        cfg = self.cfg = config.validate()
+        self.dist = init_distributed(cfg.device)
+        self.device, world = self.dist.device, self.dist.world
+        reg = cfg.reg
+        for name, n in (("batch", cfg.batch), ("batch / reg.pl_batch_shrink",
+                                                cfg.batch // reg.pl_batch_shrink),
+                        ("batch / reg.distortion_batch_shrink",
+                         cfg.batch // reg.distortion_batch_shrink)):
+            if n < world or n % world:
+                raise ConfigError(f"{name} = {n} must be a positive multiple of the "
+                                  f"{world} processes")
+        seed_everything(cfg.seed)                       # identical initial weights everywhere
+        self.G, self.D = build_models(cfg)
+        self.memory_format = (torch.channels_last if cfg.channels_last
+                              else torch.contiguous_format)
+        for net in (self.G, self.D):
+            net.to(self.device, memory_format=self.memory_format)
+            broadcast_module(net, world)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        cuda = self.device.type == "cuda"
+        use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and cuda)
+        self.amp_dtype = torch.bfloat16 if use_bf16 else None
+        if cuda:
+            torch.backends.cudnn.benchmark = True
+            torch.set_float32_matmul_precision("high")
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.optim.g_lr)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.optim.d_lr)
+        self._set_hyperparameters()
+        self.mixing = reg.style_mixing if reg.style_mixing is not None else (
+            0.0 if self.G.spatial else 0.9)
+        self.gen = torch.Generator(self.device).manual_seed(cfg.seed + 1)
+        fixed = torch.Generator().manual_seed(cfg.seed)
+        self.fixed_z = self.G.sample_z(cfg.n_samples, fixed, device=self.device)
+        self.fixed_noise = self.G.make_noise(cfg.n_samples, fixed, device=self.device)
+        self.step, self.images_seen = 0, 0
+        self.pl_mean = torch.zeros((), device=self.device)
+        self.dataset = dataset if dataset is not None else make_dataset(cfg.data)
+        self.run_dir = Path(cfg.run_dir)
+        self.monitor: Monitor | None = None
+        self.history: list[dict] = []                   # every logged record, for notebooks
+        self._batches = None
+        self.last_checkpoint = None
+        if cfg.resume:
+            self.resume(resolve_checkpoint(cfg.resume, self.run_dir))
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _set_hyperparameters(self) -> None:
+        """lr and betas from the config, rescaled for lazy regularisation."""
+        cfg, reg = self.cfg, self.cfg.reg
+        g_int = [k for k, on in ((reg.pl_interval, reg.pl_weight > 0),
+                                 (reg.distortion_interval, reg.distortion_weight > 0)) if on]
+        d_int = [reg.r1_interval] if reg.r1_gamma > 0 else []
+        b1, b2 = cfg.optim.betas
+        for opt, lr, intervals in ((self.opt_G, cfg.optim.g_lr, g_int),
+                                   (self.opt_D, cfg.optim.d_lr, d_int)):
+            c = lazy_ratio(intervals)
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lr * c, (b1 ** c, b2 ** c)
+
+    def _local(self, t: torch.Tensor, n: int) -> torch.Tensor:
+        """This process's rows of a tensor drawn for a global batch of ``n``."""
+        per = n // self.dist.world
+        return t[self.dist.rank * per:(self.dist.rank + 1) * per]
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                              enabled=self.amp_dtype is not None)
+
+    # -- one step -------------------------------------------------------------------------
+
+    def _latents(self, n: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        z = self.G.sample_z(n, self.gen, device=self.device)
+        noise = self.G.make_noise(n, self.gen, device=self.device)
+        return self._local(z, n), [self._local(t, n) for t in noise]
+
+    def _generate(self, n: int) -> torch.Tensor:
+        """Local fakes of a global batch of ``n``, with style mixing where configured."""
+        z, noise = self._latents(n)
+        if not self.mixing:
+            return self.G(z, noise=noise)
+        G, k = self.G, self.G.n_latent
+        z2 = self._local(G.sample_z(n, self.gen, device=self.device), n)
+        mix = self._local(torch.rand(n, generator=self.gen, device=self.device), n) < self.mixing
+        cut = self._local(torch.randint(1, k, (n,), generator=self.gen, device=self.device), n)
+        cut = torch.where(mix, cut, torch.full_like(cut, k))
+        first = torch.arange(k, device=self.device)[None, :, None] < cut[:, None, None]
+        w = torch.where(first, G.mapping(z)[:, None], G.mapping(z2)[:, None])
+        return G.synthesis(w, noise)
+
+    def _optimise(self, opt: torch.optim.Optimizer, net: torch.nn.Module,
+                  loss: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        average_gradients(net.parameters(), self.dist.world)
+        opt.step()
+
+    def train_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One full step on this process's real images; returns the losses (tensors)."""
+        cfg, reg, B, step = self.cfg, self.cfg.reg, self.cfg.batch, self.step
+        real = real.to(self.device, non_blocking=True).contiguous(
+            memory_format=self.memory_format)
+        if cfg.data.mirror:
+            flip = self._local(torch.rand(B, generator=self.gen, device=self.device), B) < 0.5
+            real = torch.where(flip[:, None, None, None], real.flip(3), real)
+        stats = {}
+
+        self.G.requires_grad_(False)
+        self.D.requires_grad_(True)
+        with torch.no_grad(), self._autocast():
+            fake = self._generate(B)
+        with self._autocast():
+            loss = d_logistic_loss(self.D(real), self.D(fake))
+        self._optimise(self.opt_D, self.D, loss)
+        stats["loss/D"] = loss.detach()
+        if reg.r1_gamma > 0 and step % reg.r1_interval == 0:
+            r1 = r1_penalty(self.D, real, reg.r1_gamma)       # fp32: lazy, double backward
+            self._optimise(self.opt_D, self.D, r1 * reg.r1_interval)
+            stats["loss/R1"] = r1.detach()
+
+        self.G.requires_grad_(True)
+        self.D.requires_grad_(False)
+        with self._autocast():
+            loss = g_nonsaturating_loss(self.D(self._generate(B)))
+        self._optimise(self.opt_G, self.G, loss)
+        stats["loss/G"] = loss.detach()
+        terms = []
+        if reg.pl_weight > 0 and step % reg.pl_interval == 0:
+            n = B // reg.pl_batch_shrink
+            z, noise = self._latents(n)
+            res = self.G.resolution
+            y = torch.randn((n, 3, res, res), generator=self.gen, device=self.device) / res
+            lengths = path_lengths(self.G, z, noise, y=self._local(y, n))
+            self.pl_mean = update_mean_path_length(
+                self.pl_mean, average(lengths.mean().detach(), self.dist.world), reg.pl_decay)
+            pl = path_length_penalty(lengths, self.pl_mean)
+            terms.append(pl * (reg.pl_weight * reg.pl_interval))
+            stats["loss/PL"], stats["pl_mean"] = pl.detach(), self.pl_mean
+        if reg.distortion_weight > 0 and step % reg.distortion_interval == 0:
+            n, r = B // reg.distortion_batch_shrink, reg.distortion_resamples
+            z, noise = self._latents(n)
+            blocks = draw_blocks(self.G.grid, r * n, self.gen, self.device).reshape(r, n)
+            fresh = self.G.sample_z(r * n, self.gen, device=self.device)
+            fresh = fresh.reshape(r, n, *fresh.shape[1:])
+            per = n // self.dist.world
+            part = slice(self.dist.rank * per, (self.dist.rank + 1) * per)
+            rd = distortion_penalty(self.G, z, noise, reg.distortion_mode, r,
+                                    blocks=blocks[:, part].flatten(),
+                                    z_fresh=fresh[:, part].flatten(0, 1))
+            terms.append(rd * (reg.distortion_weight * reg.distortion_interval))
+            stats["loss/distortion"] = rd.detach()
+        if terms:
+            self._optimise(self.opt_G, self.G, sum(terms))
+
+        update_ema(self.G_ema, self.G,
+                   ema_beta(B, cfg.ema.kimg, cfg.ema.rampup, self.images_seen))
+        return stats
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _check_finite(self, stats: dict[str, torch.Tensor]) -> None:
+        values = torch.stack([v.float() for v in stats.values()])
+        ok = average(torch.isfinite(values).all().float(), self.dist.world)
+        if ok.item() < 1:
+            shown = ", ".join(f"{k}={v.item():.4g}" for k, v in stats.items())
+            last = self.last_checkpoint or latest_checkpoint(self.run_dir)
+            raise NonFiniteLossError(
+                f"non-finite loss at step {self.step} ({shown}); training stopped without "
+                f"saving. Last good checkpoint: {last or 'none'} (resume=auto continues from "
+                f"it; consider lower learning rates or a stronger R1)")
+
+    def run(self, until: int | None = None) -> Trainer:
+        """Train until ``self.step == until`` (default: the config's total), logging, sampling
+        and checkpointing on the configured intervals and at the end."""
+        cfg, main = self.cfg, self.dist.main
+        until = cfg.total_steps if until is None else until
+        if self._batches is None:
+            self._batches = make_loader(self.dataset, cfg.batch, cfg.seed, self.step,
+                                        self.dist.rank, self.dist.world, cfg.data.workers,
+                                        self.device.type == "cuda")
+        if self.monitor is None:
+            self.monitor = Monitor(self.run_dir, self.history, cfg.total_steps, self.step, main,
+                                   cfg.progress, cfg.tensorboard)
+            if main:
+                prune_checkpoints(self.run_dir, 0)        # temporary files of a killed run
+        sums: dict[str, torch.Tensor] = {}
+        counts: dict[str, int] = {}
+        t0, s0 = time.perf_counter(), self.step
+        while self.step < until:
+            stats = self.train_step(next(self._batches))
+            self._check_finite(stats)
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0) + v.detach().float()
+                counts[k] = counts.get(k, 0) + 1
+            self.step += 1
+            self.images_seen += cfg.batch
+            self.monitor.advance()
+            if self.step % cfg.log_every == 0 or self.step == until:
+                dt = time.perf_counter() - t0
+                record = {k: (sums[k] / counts[k]).item() for k in sums}
+                record.update(kimg=self.images_seen / 1000,
+                              img_per_s=(self.step - s0) * cfg.batch / dt,
+                              sec_per_step=dt / (self.step - s0))
+                self.monitor.log(self.step, record)
+                sums, counts, t0, s0 = {}, {}, time.perf_counter(), self.step
+            if self.step % cfg.sample_every == 0 or self.step == until:
+                self.save_samples()
+            if self.step % cfg.ckpt_every == 0 or self.step == until:
+                self.save()
+        return self
+
+    @torch.no_grad()
+    def save_samples(self) -> Path | None:
+        """The EMA generator on the fixed latents and noise, as a PNG grid."""
+        images = self.G_ema(self.fixed_z, noise=self.fixed_noise)
+        return self.monitor.samples(self.step, images, nrow=math.ceil(len(images) ** 0.5))
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        return {
+            "format": CKPT_FORMAT, "config": self.cfg.to_dict(), "step": self.step,
+            "images_seen": self.images_seen, "device_type": self.device.type,
+            "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+            "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
+            "pl_mean": self.pl_mean.detach().cpu(), "rng": rng_state({"train": self.gen}),
+        }
+
+    def save(self) -> Path | None:
+        """Write ``run_dir/ckpt-<step>.pt`` atomically (main process), then prune old ones."""
+        nets = [*self.G.parameters(), *self.D.parameters(), *self.G_ema.parameters()]
+        if not torch.stack([p.isfinite().all() for p in nets]).all().item():
+            raise NonFiniteLossError(f"non-finite weights at step {self.step}; not saved. Last "
+                                     f"good checkpoint: {self.last_checkpoint or 'none'}")
+        if not self.dist.main:
+            return None
+        path = save_checkpoint(self.state_dict(), self.run_dir / checkpoint_name(self.step))
+        prune_checkpoints(self.run_dir, self.cfg.keep_ckpts)
+        self.last_checkpoint = path
+        return path
+
+    def resume(self, path: str | Path) -> None:
+        """Continue exactly from a checkpoint of the same run (weights, optimisers, step,
+        random state); settings outside ``RESUME_KEYS`` (length, intervals, lr) may change."""
+        state = load_checkpoint(path)
+        if state.get("format") != CKPT_FORMAT:
+            raise ValueError(f"{path} is not an ssnlib training checkpoint")
+        saved = from_dict(state["config"]).to_dict()
+        mine = self.cfg.to_dict()
+        for d in (saved, mine):
+            del d["data"]["workers"]                    # does not change what is loaded
+        for key in RESUME_KEYS:
+            if saved[key] != mine[key]:
+                raise ConfigError(f"cannot resume from {path}: its {key!r} setting "
+                                  f"{saved[key]!r} differs from this run's {mine[key]!r}")
+        for name in ("G", "D", "G_ema"):
+            getattr(self, name).load_state_dict(state[name])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        self._set_hyperparameters()
+        self.step, self.images_seen = state["step"], state["images_seen"]
+        self.pl_mean = state["pl_mean"].to(self.device)
+        if state["device_type"] == self.device.type:
+            set_rng_state(state["rng"], {"train": self.gen})
+        else:
+            warnings.warn(f"{path} was written on {state['device_type']}, this run is on "
+                          f"{self.device.type}: weights and step continue, the random stream "
+                          f"is re-seeded", stacklevel=2)
+            self.gen.manual_seed(self.cfg.seed + 1 + self.step)
+        self._batches = None
+        self.last_checkpoint = Path(path)
+
+    def close(self) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
+            self.monitor = None
+
+
+def train(config: TrainConfig | str | Path | None = None, overrides=(), steps: int | None = None,
+          dataset=None) -> Trainer:
+    """Train from a config (a :class:`TrainConfig`, a YAML path or None for the defaults) with
+    ``key=value`` overrides; ``steps`` sets the run length. Returns the finished
+    :class:`Trainer` (``.G_ema``, ``.history``, ...), e.g. for a chapter's short CPU run."""
+    if isinstance(config, TrainConfig):
+        config = from_dict(config.to_dict())            # a copy the overrides may change
+        for assignment in overrides:
+            apply_override(config, assignment)
+    else:
+        config = load_config(config, overrides)
+    if steps is not None:
+        config.steps = steps
+    trainer = Trainer(config, dataset=dataset)
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    return trainer
