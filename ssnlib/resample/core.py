@@ -1,0 +1,86 @@
+"""Block resampling of an SSN's latent and the sequential all-blocks chain (Definition 1).
+
+Resampling block a (paper, section 3) keeps every z_b, b != a, and draws z_a afresh from
+N(0, I); the image is regenerated with the *same* noise inputs, so only the latent changes.
+Because blocks of z are independent, resampling every block in turn ends at a z independent of
+the start: the SSN's resampling is a block-resampling in the sense of Definition 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ssnlib.layers import randn
+from ssnlib.resample.select import Selection, grid_of, selection_mask
+
+
+def _latent_mask(G, z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Broadcast a selection [B or 1, n_h, n_w] over z [B, *z_shape]."""
+    G._check_z(z)
+    if mask.shape[0] not in (1, z.shape[0]):
+        raise ValueError(f"a per-sample selection has {mask.shape[0]} entries for a batch of "
+                         f"{z.shape[0]}")
+    if getattr(G, "spatial", False):
+        return mask[:, None].to(z.device)
+    return mask.reshape(-1, 1).to(z.device)        # StyleGAN2: the single block is all of z
+
+
+def resample_blocks(G, z: torch.Tensor, blocks: Selection,
+                    generator: torch.Generator | None = None,
+                    threshold: float = 0.5) -> torch.Tensor:
+    """A new latent: the selected blocks of ``z`` [B, z_dim, n_h, n_w] drawn afresh from
+    N(0, I) with ``generator``, every other block kept exactly.
+
+    ``blocks`` is anything :func:`~ssnlib.resample.select.selection_mask` takes: indices,
+    ``(row, col)`` pairs, a boolean grid (per sample too) or a pixel mask (``threshold`` is then
+    the coverage a block needs). Noise inputs are not part of z: pass the same noise list to
+    ``G`` for the image before and after. For a StyleGAN2 ``G`` the whole z is the one block 0.
+    """
+    mask = _latent_mask(G, z, selection_mask(grid_of(G), blocks, threshold))
+    fresh = randn(z.shape, generator, device=z.device, dtype=z.dtype)
+    return torch.where(mask, fresh, z)
+
+
+@dataclass
+class Chain:
+    """The run of :func:`resample_chain`.
+
+    ``zs`` [n_blocks + 1, B, *z_shape]: z^(0) (the start) to z^(n) (every block redrawn);
+    ``order``: the block resampled at each step; ``images`` [n_blocks + 1, B, 3, R, R] or None.
+    """
+
+    zs: torch.Tensor
+    order: list[int]
+    images: torch.Tensor | None = None
+
+
+def resample_chain(G, z: torch.Tensor, order: Sequence[int] | None = None,
+                   generator: torch.Generator | None = None, render: bool = False,
+                   noise: Sequence[torch.Tensor] | None = None) -> Chain:
+    """Resample every block once, one at a time, in ``order`` (a permutation of the block
+    indices; default row-major), as in Definition 1.
+
+    The last latent shares nothing with ``z``: it is a fresh sample of N(0, I), which is why
+    an SSN's block resampling is a block-resampling of its image distribution. With
+    ``render=True`` every frame is generated under one fixed noise (``noise``, or a draw from
+    ``generator``), so the frames show the image drifting block by block into a new sample.
+    """
+    grid = grid_of(G)
+    order = list(range(grid.n_blocks)) if order is None else [int(a) for a in order]
+    if sorted(order) != list(range(grid.n_blocks)):
+        raise ValueError(f"order must be a permutation of the {grid.n_blocks} block indices, "
+                         f"got {order}")
+    zs = [z]
+    for a in order:
+        zs.append(resample_blocks(G, zs[-1], a, generator))
+    zs = torch.stack(zs)
+    images = None
+    if render:
+        if noise is None:
+            noise = G.make_noise(z.shape[0], generator, device=z.device)
+        with torch.no_grad():
+            images = torch.stack([G(zk, noise=noise) for zk in zs])
+    return Chain(zs, order, images)
