@@ -100,7 +100,7 @@ class TrainConfig:
     ema: EMAConfig = field(default_factory=EMAConfig)
     batch: int = 32                # global batch, split evenly over the processes
     steps: int = 0                 # training steps; 0: derived from kimg
-    kimg: float = 0.0              # thousands of real images shown (used when steps == 0)
+    kimg: float = 1000.0           # thousands of real images shown (used when steps == 0)
     log_every: int = 50
     sample_every: int = 500
     ckpt_every: int = 1000
