@@ -297,13 +297,14 @@ class Trainer:
             self.monitor.advance()
             if self.step % cfg.log_every == 0 or self.step == until:
                 dt = time.perf_counter() - t0
-                record = {k: (sums[k] / counts[k]).item() for k in sums}
+                world = self.dist.world               # losses of the global batch
+                record = {k: average(sums[k] / counts[k], world).item() for k in sorted(sums)}
                 record.update(kimg=self.images_seen / 1000,
                               img_per_s=(self.step - s0) * cfg.batch / dt,
                               sec_per_step=dt / (self.step - s0))
                 self.monitor.log(self.step, record)
                 sums, counts, t0, s0 = {}, {}, time.perf_counter(), self.step
-            if self.step % cfg.sample_every == 0 or self.step == until:
+            if main and (self.step % cfg.sample_every == 0 or self.step == until):
                 self.save_samples()
             if self.step % cfg.ckpt_every == 0 or self.step == until:
                 self.save()
