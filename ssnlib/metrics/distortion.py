@@ -1,0 +1,81 @@
+"""LDBR distortion (the paper's Table 2 column) and StyleMapGAN-style locality.
+
+For a sample z and each block a in turn, ``z^a`` is z with block a redrawn from N(0, I) (all
+other blocks kept; one fresh latent per sample supplies the new block for every a), and
+``g(z)``, ``g(z^a)`` are generated with the SAME noise maps, in float32. With images in
+[-1, 1] and ``d_a(p) = mean_c (g(z) - g(z^a))_{c,p}^2``:
+
+* **distortion** = mean over samples and blocks a of the mean of ``d_a`` over the pixels of all
+  blocks b != a. It is the evaluation counterpart of the regulariser R_D (eq. 2,
+  :func:`ssnlib.losses.distortion_penalty` in ``outside`` mode, which it equals for the same
+  draws) with every block resampled instead of a random one. This is *our* definition of the
+  paper's "distortion" column: the paper does not publish its normalisation (sum vs mean over
+  b, pixel range), so only its ordering across lambda_D, not its scale, is comparable.
+* **inside** = the same mean over the pixels of block a: how much the resampled block itself
+  changes (StyleMapGAN's "MSE_ref"-like term; a generator that ignores its latent scores 0 on
+  both);
+* **outside / inside** (``leak_ratio``): the share of the change that lands outside the block,
+  relative to inside; 0 for a perfectly local generator, about 1 for one whose blocks act
+  globally.
+
+Standard errors are over samples (each sample's mean over blocks is one observation).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ssnlib.metrics.sampling import batches, draw
+
+
+def _grid(G):
+    grid = getattr(G, "grid", None)
+    if grid is None:
+        raise ValueError(f"distortion and locality need a spatial generator with a block grid; "
+                         f"{type(G).__name__} has no `grid`")
+    return grid
+
+
+@torch.no_grad()
+def block_changes(G, z: torch.Tensor, noise, z_fresh: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean squared change inside and outside every block: two float32 [B, n_blocks] tensors;
+    column a is for resampling block a (its new value taken from ``z_fresh``)."""
+    grid = _grid(G)
+    base = G(z, noise=noise).float()
+    inside, outside = [], []
+    cells = torch.arange(grid.n_blocks, device=z.device).reshape(1, 1, grid.n_h, grid.n_w)
+    for a in range(grid.n_blocks):
+        moved = G(torch.where(cells == a, z_fresh, z), noise=noise).float()
+        sq = (moved - base).square().mean(1)                        # [B, H, W]
+        mask = grid.block_mask(a, size=tuple(sq.shape[-2:]), device=z.device)
+        inside.append(sq[:, mask].mean(1))
+        outside.append(sq[:, ~mask].mean(1))
+    return torch.stack(inside, 1).cpu(), torch.stack(outside, 1).cpu()
+
+
+def _mean_se(x: torch.Tensor) -> tuple[float, float]:
+    x = x.double()
+    se = x.std().item() / math.sqrt(x.numel()) if x.numel() > 1 else float("nan")
+    return x.mean().item(), se
+
+
+def distortion_and_locality(G, count: int, seed: int = 0, batch: int = 8) -> dict:
+    """Distortion, inside-block change and their ratio over ``count`` samples (see the module
+    docstring), plus the distortion of each block a (``per_block``, row-major)."""
+    grid = _grid(G)
+    ins, outs = [], []
+    for idx in batches(count, batch, "distortion"):
+        (z, z_fresh), noise = draw(G, idx, seed, n_latents=2)
+        i, o = block_changes(G, z, noise, z_fresh)
+        ins.append(i)
+        outs.append(o)
+    inside, outside = torch.cat(ins), torch.cat(outs)
+    d, d_se = _mean_se(outside.mean(1))
+    m_in, in_se = _mean_se(inside.mean(1))
+    return {"distortion": d, "distortion_se": d_se, "inside": m_in, "inside_se": in_se,
+            "leak_ratio": d / m_in if m_in > 0 else float("nan"),
+            "per_block": outside.mean(0).tolist(), "grid": [grid.n_h, grid.n_w],
+            "count": count}

@@ -1,0 +1,60 @@
+"""Reproducible latent draws for evaluation: sample ``i`` of a run with seed ``s`` draws all its
+randomness (z, noise maps, fresh blocks, interpolation end points) from its own CPU
+``torch.Generator`` seeded with ``s * 1_000_003 + i``, so every metric is a pure function of
+the seed, whatever the batch size or the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from tqdm.auto import tqdm
+
+SEED_STRIDE = 1_000_003
+
+
+def sample_generator(seed: int, index: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * SEED_STRIDE + index)
+
+
+def model_device(G: torch.nn.Module) -> torch.device:
+    return next(G.buffers(), next(G.parameters(), torch.empty(0))).device
+
+
+def draw(G, indices: range, seed: int, n_latents: int = 1
+         ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """For each sample in ``indices``: ``n_latents`` latents and one set of noise maps, drawn in
+    that order from the sample's generator. Returns ``(latents, noise)``: ``latents[k]`` is
+    [B, *z_shape] on G's device, ``noise`` the per-layer maps [B, 1, r, r]."""
+    device = model_device(G)
+    zs, noises = [[] for _ in range(n_latents)], []
+    for i in indices:
+        gen = sample_generator(seed, i)
+        for k in range(n_latents):
+            zs[k].append(G.sample_z(1, gen, device=device))
+        noises.append(G.make_noise(1, gen, device=device))
+    return ([torch.cat(z) for z in zs],
+            [torch.cat(maps) for maps in zip(*noises, strict=True)])
+
+
+def batches(count: int, batch: int, desc: str) -> Iterator[range]:
+    """Index ranges of ``batch`` samples covering ``0 .. count-1``, with a progress bar."""
+    if count < 1 or batch < 1:
+        raise ValueError(f"count and batch must be positive, got {count} and {batch}")
+    with tqdm(total=count, desc=desc, unit="img", leave=False) as bar:
+        for start in range(0, count, batch):
+            yield range(start, min(start + batch, count))
+            bar.update(min(batch, count - start))
+
+
+@torch.no_grad()
+def generated_batches(G, count: int, seed: int = 0, batch: int = 32,
+                      bf16: bool = False) -> Iterator[torch.Tensor]:
+    """``count`` images of G (float32, on G's device) in batches; ``bf16`` runs G under bf16
+    autocast on CUDA (fine for FID/KID, never for the distortion metrics)."""
+    device = model_device(G)
+    for idx in batches(count, batch, "generating"):
+        (z,), noise = draw(G, idx, seed)
+        with torch.autocast("cuda", torch.bfloat16, enabled=bf16 and device.type == "cuda"):
+            yield G(z, noise=noise).float()
