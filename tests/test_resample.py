@@ -22,6 +22,15 @@ from ssnlib.resample import (
 matplotlib.use("Agg")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Small convolutions: one thread avoids oversubscribing a shared 2-core CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def G():
     torch.manual_seed(0)
@@ -142,6 +151,12 @@ def test_chain_renders_frames_under_fixed_noise(G):
     assert chain.images.shape == (17, 1, 3, 32, 32)
     assert chain.order == list(range(16))
     assert not torch.equal(chain.images[0], chain.images[-1])
+    noise = G.make_noise(2, gen(3))
+    z = G.sample_z(2, gen(0))
+    two = resample_chain(G, z, generator=gen(1), render=True, noise=noise)
+    with torch.no_grad():                     # frames are the batch's own images, same noise
+        assert torch.allclose(two.images[0], G(z, noise=noise), atol=1e-5)
+        assert torch.allclose(two.images[9], G(two.zs[9], noise=noise), atol=1e-5)
 
 
 def test_same_noise_empty_selection_same_image(G):

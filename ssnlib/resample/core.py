@@ -81,6 +81,8 @@ def resample_chain(G, z: torch.Tensor, order: Sequence[int] | None = None,
     if render:
         if noise is None:
             noise = G.make_noise(z.shape[0], generator, device=z.device)
+        k = len(zs)                       # all frames in one batch, frame-major like zs
         with torch.no_grad():
-            images = torch.stack([G(zk, noise=noise) for zk in zs])
+            images = G(zs.flatten(0, 1), noise=[n.repeat(k, 1, 1, 1) for n in noise])
+        images = images.reshape(k, *z.shape[:1], *images.shape[1:])
     return Chain(zs, order, images)
