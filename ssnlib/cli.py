@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("ssnlib.utils:add_info_command", "print versions and the device ssnlib would use"),
     "train": ("ssnlib.train.cli:add_train_command", "train a GAN from a config (torchrun-ready)"),
     "sample": ("ssnlib.train.cli:add_sample_command", "sample a PNG grid from a checkpoint"),
+    "resample": ("ssnlib.resample.command:add_resample_command",
+                 "resample blocks of a sampled or inverted image; writes before/after/diff PNGs"),
     "prepare-data": ("ssnlib.data.prepare:add_prepare_data_command",
                      "pack images or a procedural dataset into a fast uint8 archive"),
 }
