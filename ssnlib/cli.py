@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "resample blocks of a sampled or inverted image; writes before/after/diff PNGs"),
     "prepare-data": ("ssnlib.data.prepare:add_prepare_data_command",
                      "pack images or a procedural dataset into a fast uint8 archive"),
+    "eval": ("ssnlib.metrics.command:add_eval_command",
+             "FID, KID, PPL, distortion and locality of a generator, as JSON"),
+    "train-featurenet": ("ssnlib.metrics.train_featurenet:add_train_featurenet_command",
+                         "train the domain feature network used by the metrics"),
 }
 
 

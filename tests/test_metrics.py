@@ -3,6 +3,8 @@ answers."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -10,10 +12,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssnlib.blocks import BlockGrid
+from ssnlib.cli import main as cli_main
 from ssnlib.losses import distortion_penalty
 from ssnlib.metrics.distortion import block_changes, distortion_and_locality
+from ssnlib.metrics.features import FunctionFeatures
 from ssnlib.metrics.fid import GaussianStats, fid, frechet_distance
 from ssnlib.metrics.kid import kid
+from ssnlib.metrics.ppl import path_distances, ppl, slerp
+from ssnlib.metrics.reference import reference_stats
+from ssnlib.metrics.sampling import draw
 
 
 class FakeSpatial(nn.Module):
@@ -150,3 +157,61 @@ def test_distortion_is_deterministic_under_a_seed_and_depends_on_it():
     assert b["distortion"] == pytest.approx(a["distortion"], rel=1e-5)
     c = distortion_and_locality(G, count=5, seed=2, batch=2)
     assert c["distortion"] != pytest.approx(a["distortion"], rel=1e-3)
+
+
+def flat_features(resolution):
+    return FunctionFeatures(lambda x: x.flatten(1), dim=3 * resolution ** 2,
+                            input_size=resolution, name="flat")
+
+
+def test_ppl_of_a_linear_generator_matches_its_closed_form():
+    G = FakeSpatial("linear")
+    f = flat_features(G.resolution)
+    # t = 0 ("end"): every sample's value is ||A (w1 - w0)||^2 exactly
+    dist = path_distances(G, f, range(6), seed=0)
+    (z0, z1), _, _ = draw(G, range(6), seed=0, n_latents=2)
+    expected = ((z1 - z0).flatten(1) @ G.A.T).square().sum(1).double()
+    torch.testing.assert_close(dist, expected, rtol=2e-2, atol=0)
+    # unfiltered mean -> E ||A (w1 - w0)||^2 = 2 tr(A^T A)
+    out = ppl(G, f, count=400, seed=0, batch=200, percentiles=None)
+    assert out["ppl"] == pytest.approx(2 * G.A.square().sum().item(), rel=0.08)
+    assert ppl(G, f, count=400, seed=0, batch=100)["kept"] < 400      # 1st-99th percentile
+
+
+def test_ppl_z_space_and_full_sampling_are_deterministic():
+    G = FakeSpatial("linear")
+    f = flat_features(G.resolution)
+    a = ppl(G, f, count=20, seed=3, space="z", sampling="full", batch=10)
+    assert a == ppl(G, f, count=20, seed=3, space="z", sampling="full", batch=10)
+    assert a["ppl"] > 0
+
+
+def test_slerp_stays_on_the_sphere_and_hits_its_ends():
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(5, 7, generator=gen), torch.randn(5, 7, generator=gen)
+    for t in (0.0, 0.3, 1.0):
+        x = slerp(a, b, torch.full((5, 1), t))
+        torch.testing.assert_close(x.norm(dim=1), torch.ones(5))
+    torch.testing.assert_close(slerp(a, b, torch.ones(5, 1)), b / b.norm(dim=1, keepdim=True))
+
+
+def test_reference_stats_are_cached_atomically_and_reloaded(tmp_path):
+    f = FunctionFeatures(lambda x: x.mean((2, 3)), dim=3, input_size=16, name="rgbmean")
+    first = reference_stats("faces", f, count=6, resolution=32, cache_dir=tmp_path, workers=1)
+    files = list(tmp_path.iterdir())
+    assert [p.name for p in files] == [f"{first.key}.safetensors"]
+    assert first.key == "faces-32px-n6-seed0-start0-rgbmean"
+    again = reference_stats("faces", f, count=6, resolution=32, cache_dir=tmp_path)
+    np.testing.assert_allclose(again.stats.mu, first.stats.mu)
+    torch.testing.assert_close(again.features, first.features, atol=1e-3, rtol=1e-3)
+
+
+def test_eval_command_writes_distortion_and_locality_json(tmp_path):
+    out = tmp_path / "result.json"
+    assert cli_main(["eval", "--arch", "ssn", "--config", "tiny", "--metrics",
+                     "distortion,locality", "--num", "2", "--batch", "2", "--device", "cpu",
+                     "--out", str(out)]) == 0
+    result = json.loads(out.read_text())["metrics"]
+    assert result["distortion"]["grid"] == [4, 4] and len(result["distortion"]["per_block"]) == 16
+    assert result["locality"]["outside"] == result["distortion"]["distortion"] > 0
+    assert 0 < result["locality"]["leak_ratio"]

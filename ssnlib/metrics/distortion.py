@@ -68,7 +68,7 @@ def distortion_and_locality(G, count: int, seed: int = 0, batch: int = 8) -> dic
     grid = _grid(G)
     ins, outs = [], []
     for idx in batches(count, batch, "distortion"):
-        (z, z_fresh), noise = draw(G, idx, seed, n_latents=2)
+        (z, z_fresh), noise, _ = draw(G, idx, seed, n_latents=2)
         i, o = block_changes(G, z, noise, z_fresh)
         ins.append(i)
         outs.append(o)

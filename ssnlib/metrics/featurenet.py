@@ -13,6 +13,7 @@ they do); ``python -m ssnlib.metrics.train_featurenet`` retrains them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -88,11 +89,21 @@ def load_domain_net(directory: str | Path | None = None,
     return net.to(device).eval().requires_grad_(False), manifest
 
 
-class DomainFeatures(FeatureExtractor):
-    """The domain network's 192-d embedding as a :class:`FeatureExtractor` (``name``
-    ``"domain"``). ``net`` defaults to the shipped weights; ``predict`` exposes the heads."""
+def weights_digest(net: nn.Module) -> str:
+    """First 8 hex digits of a SHA-256 over the state dict: names a network's weights, so
+    cached reference features of different weights never mix."""
+    h = hashlib.sha256()
+    for key, value in sorted(net.state_dict().items()):
+        h.update(key.encode())
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:8]
 
-    name = "domain"
+
+class DomainFeatures(FeatureExtractor):
+    """The domain network's 192-d embedding as a :class:`FeatureExtractor`, named
+    ``domain-<weights digest>``. ``net`` defaults to the shipped weights; ``predict`` exposes
+    the heads."""
+
     input_size = INPUT_SIZE
 
     def __init__(self, net: DomainNet | None = None, directory: str | Path | None = None,
@@ -102,6 +113,7 @@ class DomainFeatures(FeatureExtractor):
         self.net = self.net.to(self.device).eval().requires_grad_(False)
         self.dim = self.net.dim
         self.schema = self.net.schema
+        self.name = f"domain-{weights_digest(self.net)}"
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net.embed(images)

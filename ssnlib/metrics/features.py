@@ -45,7 +45,8 @@ class FeatureExtractor:
         raise NotImplementedError
 
     @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, precise: bool = False) -> torch.Tensor:
+        """Features [B, dim] (float32, CPU); ``precise`` forbids bf16 (PPL's tiny steps)."""
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"{self.name} expects images [B, 3, H, W] in [-1, 1], "
                              f"got shape {tuple(images.shape)}")
@@ -53,7 +54,7 @@ class FeatureExtractor:
         for start in range(0, images.shape[0], self.batch_size):
             x = images[start:start + self.batch_size].to(self.device, torch.float32)
             x = resize(x, self.input_size)
-            with torch.autocast("cuda", torch.bfloat16, enabled=self.bf16):
+            with torch.autocast("cuda", torch.bfloat16, enabled=self.bf16 and not precise):
                 out.append(self.forward(x).float().cpu())
         return torch.cat(out) if out else torch.zeros(0, self.dim)
 

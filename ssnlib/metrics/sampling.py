@@ -7,6 +7,7 @@ the seed, whatever the batch size or the device.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import torch
 from tqdm.auto import tqdm
@@ -22,20 +23,25 @@ def model_device(G: torch.nn.Module) -> torch.device:
     return next(G.buffers(), next(G.parameters(), torch.empty(0))).device
 
 
-def draw(G, indices: range, seed: int, n_latents: int = 1
-         ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """For each sample in ``indices``: ``n_latents`` latents and one set of noise maps, drawn in
-    that order from the sample's generator. Returns ``(latents, noise)``: ``latents[k]`` is
-    [B, *z_shape] on G's device, ``noise`` the per-layer maps [B, 1, r, r]."""
+class Draw(NamedTuple):
+    latents: list[torch.Tensor]     # n_latents tensors [B, *z_shape] on G's device
+    noise: list[torch.Tensor]       # per-layer noise maps [B, 1, r, r]
+    uniform: torch.Tensor           # [B, n_uniform] in [0, 1), on the CPU
+
+
+def draw(G, indices: range, seed: int, n_latents: int = 1, n_uniform: int = 0) -> Draw:
+    """For each sample in ``indices``: ``n_latents`` latents, one set of noise maps and
+    ``n_uniform`` uniform numbers, drawn in that order from the sample's generator."""
     device = model_device(G)
-    zs, noises = [[] for _ in range(n_latents)], []
+    zs, noises, us = [[] for _ in range(n_latents)], [], []
     for i in indices:
         gen = sample_generator(seed, i)
         for k in range(n_latents):
             zs[k].append(G.sample_z(1, gen, device=device))
         noises.append(G.make_noise(1, gen, device=device))
-    return ([torch.cat(z) for z in zs],
-            [torch.cat(maps) for maps in zip(*noises, strict=True)])
+        us.append(torch.rand(1, n_uniform, generator=gen))
+    return Draw([torch.cat(z) for z in zs],
+                [torch.cat(maps) for maps in zip(*noises, strict=True)], torch.cat(us))
 
 
 def batches(count: int, batch: int, desc: str) -> Iterator[range]:
@@ -55,6 +61,6 @@ def generated_batches(G, count: int, seed: int = 0, batch: int = 32,
     autocast on CUDA (fine for FID/KID, never for the distortion metrics)."""
     device = model_device(G)
     for idx in batches(count, batch, "generating"):
-        (z,), noise = draw(G, idx, seed)
+        (z,), noise, _ = draw(G, idx, seed)
         with torch.autocast("cuda", torch.bfloat16, enabled=bf16 and device.type == "cuda"):
             yield G(z, noise=noise).float()

