@@ -78,6 +78,7 @@ test-browser: book tests/browser/node_modules/.stamp
 	rm -rf $(BOOK)/_build/screens
 	CHROMIUM=$(CHROMIUM) node tests/browser/check_book.mjs $(BOOK)/_build/html $(BOOK)/_build/screens
 	$(PY) -m pytest tests/browser/check_screens.py
+	CHROMIUM=$(CHROMIUM) JUPYTER=$(VENV)/bin/jupyter node tests/browser/check_lab.mjs $(BOOK)/_build/lab.png
 
 lab: setup
 	$(VENV)/bin/jupyter lab chapters/

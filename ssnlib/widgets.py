@@ -5,8 +5,8 @@ a click on a block of the image selects it (a second click deselects it), and th
 tinted on the image itself.
 *Resample* redraws the selected blocks of z from N(0, I) (the noise inputs stay fixed, as in
 the paper's resamplings), *Undo* steps back, *Reset* returns to the first image, *New image*
-draws a new z and noise. Beside the picker: the image before the last resampling with the
-resampled blocks outlined, and a heat map of where the image changed.
+draws a new z and noise. Beside the picker: the image before the last step with the resampled
+blocks outlined, and a heat map of |after - before| (mean over RGB, scaled to its maximum).
 
 Only core ipywidgets are used and images are PNG bytes from PIL (no matplotlib per click), so
 a notebook's saved widget state renders in the static book, where the buttons show but need a
@@ -112,14 +112,18 @@ class BlockPicker(widgets.VBox):
                                    self.reset)
         self.new_button = button("New image", "draw a new z and new noise", self.new_image)
         self.status = widgets.HTML()
-        self.before_title = widgets.HTML()
+        self.status.add_class("ssn-status")
         self.change_title = widgets.HTML()
 
+
+        def column(title, image):                # fixed width: titles wrap, images align
+            return widgets.VBox([title, image], layout=widgets.Layout(
+                width=f"{self.grid.width * self.scale + 16}px", margin="0 8px 0 0"))
+
         super().__init__([
-            widgets.HBox([widgets.VBox([widgets.HTML("<b>now</b> (click blocks to select)"),
-                                        self.picker]),
-                          widgets.VBox([self.before_title, self.before]),
-                          widgets.VBox([self.change_title, self.change])]),
+            widgets.HBox([column(widgets.HTML("<b>now</b>: click blocks"), self.picker),
+                          column(widgets.HTML("<b>before</b> (last step)"), self.before),
+                          column(self.change_title, self.change)]),
             widgets.HBox([self.resample_button, self.undo_button, self.reset_button,
                           self.new_button]),
             self.status])
@@ -210,9 +214,7 @@ class BlockPicker(widgets.VBox):
         peak = float(diff.max())
         self.change.value = png_bytes(draw_blocks(heatmap(diff, vmax=max(peak, 1e-3)),
                                                   self.grid, (), self.scale))
-        self.before_title.value = ("<b>before</b> (resampled blocks outlined)" if s.changed
-                                   else "<b>before</b>")
-        self.change_title.value = f"<b>change</b> |after - before|, peak {peak:.2f}"
+        self.change_title.value = f"<b>change</b> (max {peak:.2f})"
         self.undo_button.disabled = not self._history
         self._show_current()
 

@@ -192,3 +192,45 @@ def test_render_helpers():
     fig = resample_figure(before, after, grid, blocks=[1])
     assert len(fig.axes) == 4                  # three panels and the colour bar
     matplotlib.pyplot.close(fig)
+
+
+def test_cli_seed_and_mask(tmp_path, capsys):
+    from PIL import Image
+
+    from ssnlib import cli
+
+    assert cli.main(["resample", "--seed", "3", "--blocks", "1,2:2", "--out",
+                     str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "UNTRAINED" in out and "blocks [1, 10]" in out
+    names = {p.name for p in (tmp_path / "a").iterdir()}
+    assert names == {"before.png", "after.png", "diff.png", "figure.png", "latents.pt"}
+    saved = torch.load(tmp_path / "a" / "latents.pt", weights_only=True)
+    assert selected_indices(changed_blocks(saved["z"], saved["z_after"])[0]) == [1, 10]
+    mask = np.zeros((64, 64), np.uint8)
+    mask[48:, :16] = 255                      # bottom-left block at twice the resolution
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    assert cli.main(["resample", "--seed", "3", "--mask", str(tmp_path / "mask.png"),
+                     "--out", str(tmp_path / "b")]) == 0
+    assert "blocks [12]" in capsys.readouterr().out
+    before = np.asarray(Image.open(tmp_path / "b" / "before.png"))
+    assert (before == np.asarray(Image.open(tmp_path / "a" / "before.png"))).all()
+
+
+def test_cli_image_and_errors(tmp_path, capsys):
+    from PIL import Image
+
+    from ssnlib import cli
+
+    photo = np.random.default_rng(0).integers(0, 255, (48, 40, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    assert cli.main(["resample", "--image", str(tmp_path / "photo.png"), "--blocks", "0",
+                     "--steps", "2", "--out", str(tmp_path / "c")]) == 0
+    assert "PSNR" in capsys.readouterr().out
+    assert Image.open(tmp_path / "c" / "input.png").size == (32, 32)
+    for bad, message in ((["--blocks", "16"], "block index"), (["--blocks", "x"], "bad block"),
+                         (["--blocks", "1", "--ckpt", str(tmp_path / "none.pt")], "not found")):
+        assert cli.main(["resample", "--seed", "0", *bad, "--out", str(tmp_path / "d")]) == 2
+        assert message in capsys.readouterr().err
+    assert cli.main(["resample", "--image", str(tmp_path / "none.png"), "--blocks", "1",
+                     "--out", str(tmp_path / "d")]) == 2

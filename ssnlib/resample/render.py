@@ -68,7 +68,7 @@ def draw_blocks(rgb: np.ndarray, grid: BlockGrid, selected=(), scale: int = 1,
             draw.line([(0, r * bh), (img.width, r * bh)], fill=(*GRID_RGB, 110), width=1)
         for c in range(1, grid.n_w):
             draw.line([(c * bw, 0), (c * bw, img.height)], fill=(*GRID_RGB, 110), width=1)
-    edge = max(1, scale // 3)
+    edge = max(1, scale // 2)
     for a in selected:
         top, left, bottom, right = (v * scale for v in grid.box(int(a)))
         draw.rectangle([left, top, right - 1, bottom - 1], fill=(*SELECT_RGB, 70),
