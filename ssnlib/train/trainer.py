@@ -123,8 +123,9 @@ class Trainer:
         if cuda:
             torch.backends.cudnn.benchmark = True
             torch.set_float32_matmul_precision("high")
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.optim.g_lr)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.optim.d_lr)
+        fused = True if cuda else None                  # one kernel per step on CUDA
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.optim.g_lr, fused=fused)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.optim.d_lr, fused=fused)
         self._set_hyperparameters()
         self.mixing = reg.style_mixing if reg.style_mixing is not None else (
             0.0 if self.G.spatial else 0.9)
@@ -134,6 +135,7 @@ class Trainer:
         self.fixed_noise = self.G.make_noise(cfg.n_samples, fixed, device=self.device)
         self.step, self.images_seen = 0, 0
         self.pl_mean = torch.zeros((), device=self.device)
+        self._first_bad = torch.full((), -1, device=self.device)
         self.dataset = dataset if dataset is not None else make_dataset(cfg.data)
         self.run_dir = Path(cfg.run_dir)
         self.monitor: Monitor | None = None
@@ -258,16 +260,23 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------
 
+    def _watch(self, stats: dict[str, torch.Tensor]) -> None:
+        """Remember the first step with a non-finite loss, on the device (no sync per step)."""
+        bad = ~torch.isfinite(torch.stack([v.float() for v in stats.values()])).all()
+        self._first_bad = torch.where(bad & (self._first_bad < 0), self.step, self._first_bad)
+
     def _check_finite(self, stats: dict[str, torch.Tensor]) -> None:
-        values = torch.stack([v.float() for v in stats.values()])
-        ok = average(torch.isfinite(values).all().float(), self.dist.world)
-        if ok.item() < 1:
+        """Stop if any process saw a non-finite loss since the start (a sync; run before every
+        log, sample and checkpoint, so no checkpoint ever holds a diverged run)."""
+        if average((self._first_bad >= 0).float(), self.dist.world).item() > 0:
+            first = int(self._first_bad)
             shown = ", ".join(f"{k}={v.item():.4g}" for k, v in stats.items())
             last = self.last_checkpoint or latest_checkpoint(self.run_dir)
             raise NonFiniteLossError(
-                f"non-finite loss at step {self.step} ({shown}); training stopped without "
-                f"saving. Last good checkpoint: {last or 'none'} (resume=auto continues from "
-                f"it; consider lower learning rates or a stronger R1)")
+                f"non-finite loss at step {first if first >= 0 else '? (another process)'} "
+                f"(latest: {shown}); training stopped without saving. Last good checkpoint: "
+                f"{last or 'none'} (resume=auto continues from it; consider lower learning "
+                f"rates or a stronger R1)")
 
     def run(self, until: int | None = None) -> Trainer:
         """Train until ``self.step == until`` (default: the config's total), logging, sampling
@@ -288,14 +297,18 @@ class Trainer:
         t0, s0 = time.perf_counter(), self.step
         while self.step < until:
             stats = self.train_step(next(self._batches))
-            self._check_finite(stats)
+            self._watch(stats)
             for k, v in stats.items():
                 sums[k] = sums.get(k, 0) + v.detach().float()
                 counts[k] = counts.get(k, 0) + 1
             self.step += 1
             self.images_seen += cfg.batch
             self.monitor.advance()
-            if self.step % cfg.log_every == 0 or self.step == until:
+            due = [self.step % every == 0 or self.step == until
+                   for every in (cfg.log_every, cfg.sample_every, cfg.ckpt_every)]
+            if any(due):
+                self._check_finite(stats)
+            if due[0]:
                 dt = time.perf_counter() - t0
                 world = self.dist.world               # losses of the global batch
                 record = {k: average(sums[k] / counts[k], world).item() for k in sorted(sums)}
@@ -304,9 +317,9 @@ class Trainer:
                               sec_per_step=dt / (self.step - s0))
                 self.monitor.log(self.step, record)
                 sums, counts, t0, s0 = {}, {}, time.perf_counter(), self.step
-            if main and (self.step % cfg.sample_every == 0 or self.step == until):
+            if main and due[1]:
                 self.save_samples()
-            if self.step % cfg.ckpt_every == 0 or self.step == until:
+            if due[2]:
                 self.save()
         return self
 
