@@ -1,25 +1,32 @@
-// Live check of the BlockPicker widget in JupyterLab, in headless Debian Chromium: start
-// JupyterLab on loopback in a temporary root holding one notebook (a BlockPicker on an untrained
-// `tiny` SSN), run it, click two blocks on the image and Resample, and check that the image
-// changed (its PNG bytes, read in the page) after the clicks and again after Resample.
+// Checks of the BlockPicker widget in headless Debian Chromium, loopback only:
+// 1. live: start JupyterLab in a temporary root holding one notebook (a BlockPicker on an
+//    untrained `tiny` SSN), run it, click two blocks on the image and Resample, and check that
+//    the image changed (its PNG bytes, read in the page) after each click and after Resample;
+// 2. static: the widget's saved state (ipywidgets.embed) rendered by the book's vendored
+//    html-manager, as on a book page: the picker, its 16 block buttons and its images show.
 // No request may leave loopback. The server is killed and the temporary root removed at the end.
 //
 //   node tests/browser/check_lab.mjs [SCREENSHOT.png]      (from the repository root)
 //
+// SCREENSHOT.png gets the live notebook, SCREENSHOT-static.png the static page.
+//
 // Run by `make test-browser`; needs .venv (JUPYTER=path/to/jupyter overrides .venv/bin/jupyter),
-// tests/browser/node_modules (npm ci) and Chromium (CHROMIUM=..., default /usr/bin/chromium).
+// the vendored widget manager (make vendor), tests/browser/node_modules (npm ci) and Chromium
+// (CHROMIUM=..., default /usr/bin/chromium).
 // Takes about a minute; exit status 1 on any failure.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as httpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve, sep } from "node:path";
 import { chromium } from "playwright-core";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const JUPYTER = resolve(process.env.JUPYTER ?? ".venv/bin/jupyter");
 const shot = process.argv[2] ? resolve(process.argv[2]) : null;
+const BOOK = resolve("jupyter_book");
 const started = Date.now();
 const log = (msg) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
 
@@ -44,6 +51,81 @@ async function freePort() {
   const { port } = srv.address();
   await new Promise((ok) => srv.close(ok));
   return port;
+}
+
+
+// The saved state of a BlockPicker after a resampling, in a page laid out like a book page.
+const STATIC_PAGE = `
+import json, sys, torch
+from ipywidgets.embed import embed_data
+from ssnlib.models import build_generator
+from ssnlib.widgets import BlockPicker
+torch.manual_seed(0)
+p = BlockPicker(build_generator("ssn", "tiny").eval(), seed=0, display=192)
+p.select([1, 6]); p.resample_button.click()
+d = embed_data(views=[p])
+state, view = json.dumps(d["manager_state"]), json.dumps(d["view_specs"][0])
+sys.stdout.write(f"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<script src="widgets-setup.js"></script><script src="require.js"></script>
+<script src="html-manager/embed-amd.js" data-jupyter-widgets-cdn-only="false"></script>
+<script type="application/vnd.jupyter.widget-state+json">{state}</script></head>
+<body><script type="application/vnd.jupyter.widget-view+json">{view}</script></body></html>""")
+`;
+
+async function checkStatic(browser, dir, problems, screenshot) {
+  await cp(join(BOOK, "_js", "widgets-setup.js"), join(dir, "widgets-setup.js"));
+  await cp(join(BOOK, "_vendor", "require.js"), join(dir, "require.js"));
+  await cp(join(BOOK, "_vendor", "html-manager"), join(dir, "html-manager"), { recursive: true });
+  const python = join(dirname(JUPYTER), "python");
+  await writeFile(join(dir, "index.html"), execFileSync(python, ["-c", STATIC_PAGE]));
+  const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
+  const files = httpServer(async (req, res) => {
+    const path = resolve(join(dir, decodeURIComponent(new URL(req.url, "http://x").pathname)));
+    if (!path.startsWith(dir + sep)) { res.writeHead(403).end(); return; }
+    try {
+      const body = await readFile(path);
+      res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((ok) => files.listen(0, "127.0.0.1", ok));
+  const here = `http://127.0.0.1:${files.address().port}`;
+  const page = await browser.newPage();
+  page.on("pageerror", (err) => problems.push(`static page error: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`static console: ${msg.text()}`);
+  });
+  await page.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(here) || url.startsWith("data:") || url.startsWith("blob:")) {
+      return route.continue();
+    }
+    problems.push(`static: outside request: ${url}`);
+    return route.abort();
+  });
+  try {
+    await page.goto(`${here}/index.html`, { waitUntil: "networkidle" });
+    await page.locator(".ssn-blockpicker .ssn-picker img").waitFor({ timeout: 30000 });
+    const seen = await page.evaluate(() => ({
+      blocks: document.querySelectorAll(".ssn-picker .ssn-block").length,
+      images: Array.from(document.querySelectorAll(".ssn-blockpicker img"),
+                         (img) => img.complete && img.naturalWidth),
+      status: document.querySelector(".ssn-status")?.innerText ?? "",
+    }));
+    if (seen.blocks !== 16) problems.push(`static: ${seen.blocks} block buttons, expected 16`);
+    if (seen.images.length !== 3 || !seen.images.every((w) => w === 192)) {
+      problems.push(`static: images not shown (natural widths ${seen.images})`);
+    }
+    if (!seen.status.includes("2 of 16 blocks selected")) {
+      problems.push(`static: status line ${JSON.stringify(seen.status)}`);
+    }
+    if (screenshot) await page.screenshot({ path: screenshot });
+  } finally {
+    await page.close();
+    files.close();
+  }
 }
 
 const root = await mkdtemp(join(tmpdir(), "ssn-lab-"));
@@ -134,6 +216,10 @@ try {
   const after = await step("Resample", "2 of 16 blocks selected, 1 step(s) to undo", two);
   log(`Resample: the image ${after !== two ? "changed" : "did NOT change"}`);
   if (shot) await page.screenshot({ path: shot });
+  await mkdir(join(root, "static"));
+  await checkStatic(browser, join(root, "static"), problems,
+                    shot && shot.replace(/(\.png)?$/, "-static.png"));
+  log("static: the saved widget state renders with the vendored html-manager");
 } catch (err) {
   problems.push(`error: ${err.message}`);
 } finally {
