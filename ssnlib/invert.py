@@ -18,8 +18,10 @@ rosinality's ``projector.py``), adapted to an SSN's spatial z instead of w:
   with PixelNorm, which makes the image blind to the norm: the prior only stops it drifting.
 
 ``feature_fn`` is any differentiable callable from images [B, 3, H, W] in [-1, 1] to features
-[B, ...] (or a list of such tensors), e.g. a perceptual network or the small domain feature
-network of ``ssnlib.metrics``; the target's features are computed once.
+[B, ...] (or a list of such tensors), e.g. a perceptual network; the target's features are
+computed once. A metrics feature extractor (``ssnlib.metrics.DomainFeatures``, the small domain
+network for the procedural datasets, or any ``FeatureExtractor``) plugs in through
+:func:`extractor_features`: ``invert(G, image, feature_fn=extractor_features(DomainFeatures()))``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,17 @@ def latent_prior(z: torch.Tensor) -> torch.Tensor:
     """Per sample [B]: mean over blocks of ``(|z_a|^2 / z_dim - 1)^2``, zero on the typical
     shell of N(0, I) (channels are axis 1; a StyleGAN2 z is a single block)."""
     return (z.pow(2).mean(1) - 1).pow(2).reshape(z.shape[0], -1).mean(1)
+
+
+def extractor_features(extractor) -> FeatureFn:
+    """A ``ssnlib.metrics`` ``FeatureExtractor`` as a differentiable ``feature_fn``: its
+    ``forward`` on images resized to its ``input_size`` (calling the extractor itself runs under
+    ``torch.no_grad``, which would stop the gradient)."""
+    from ssnlib.metrics.features import resize
+
+    def features(images: torch.Tensor) -> torch.Tensor:
+        return extractor.forward(resize(images.to(extractor.device), extractor.input_size))
+    return features
 
 
 def _features(feature_fn: FeatureFn, images: torch.Tensor) -> list[torch.Tensor]:

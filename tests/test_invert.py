@@ -4,7 +4,7 @@ yet): the targets come from latents and noise the optimiser never sees."""
 import pytest
 import torch
 
-from ssnlib.invert import invert, latent_prior, noise_regularization, psnr
+from ssnlib.invert import extractor_features, invert, latent_prior, noise_regularization, psnr
 from ssnlib.models import build_generator
 
 STEPS, MIN_PSNR = 60, 18.0       # measured 23.2 and 18.7 dB (seed 0, torch 2.13 CPU)
@@ -72,6 +72,19 @@ def test_feature_loss_is_pluggable(G, targets):
                feature_fn=pooled, optimize_noise=False, progress=False)
     assert len(calls) == 1 + 3                # the target once, then every step
     assert r.history["feature"][0] > 0 and r.history["noise"] == [0.0] * 3
+
+
+def test_metrics_extractor_plugs_in(G, targets):
+    from ssnlib.metrics import FunctionFeatures
+
+    conv = torch.nn.Conv2d(3, 8, 3, stride=2)
+    extractor = FunctionFeatures(lambda x: conv(x).relu().mean((2, 3)), dim=8, input_size=16)
+    fn = extractor_features(extractor)
+    x = targets[:1].clone().requires_grad_(True)
+    fn(x).sum().backward()                    # differentiable, unlike extractor(x)
+    assert x.grad.abs().sum() > 0 and fn(x).shape == (1, 8)
+    r = invert(G, targets[:1], steps=2, feature_fn=fn, progress=False)
+    assert r.history["feature"][0] > 0
 
 
 def test_regularisers():
