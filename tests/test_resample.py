@@ -234,3 +234,23 @@ def test_cli_image_and_errors(tmp_path, capsys):
         assert message in capsys.readouterr().err
     assert cli.main(["resample", "--image", str(tmp_path / "none.png"), "--blocks", "1",
                      "--out", str(tmp_path / "d")]) == 2
+
+
+def test_cli_checkpoint_and_seed_convention(tmp_path, capsys):
+    """``--ckpt`` loads the trainer's EMA generator; ``--seed S`` shows ``ssn sample``'s image S."""
+    from PIL import Image
+
+    from ssnlib import cli
+    from ssnlib.train import load_config, train
+    from ssnlib.train.sample import load_generator, sample_images
+
+    train(load_config(None, [
+        "model.overrides.channel_max=8", "model.overrides.z_dim=8", "model.overrides.w_dim=8",
+        "model.overrides.n_mlp=1", "model.d_overrides.channel_max=8", "data.length=8",
+        "batch=2", "steps=1", "progress=false", "tensorboard=false", "n_samples=2",
+        f"run_dir={tmp_path / 'run'}"]))
+    assert cli.main(["resample", "--ckpt", str(tmp_path / "run"), "--seed", "5", "--blocks",
+                     "3", "--out", str(tmp_path / "out")]) == 0
+    assert "UNTRAINED" not in capsys.readouterr().out
+    expected = to_uint8(sample_images(load_generator(tmp_path / "run"), [5])[0])
+    assert (np.asarray(Image.open(tmp_path / "out" / "before.png")) == expected).all()
