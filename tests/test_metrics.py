@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,12 +17,21 @@ from ssnlib.cli import main as cli_main
 from ssnlib.losses import distortion_penalty
 from ssnlib.metrics.distortion import block_changes, distortion_and_locality
 from ssnlib.metrics.features import FunctionFeatures
-from ssnlib.metrics.fid import GaussianStats, fid, frechet_distance
+from ssnlib.metrics.fid import GaussianStats, fid, frechet_distance, trace_sqrt_product
 from ssnlib.metrics.kid import kid
+from ssnlib.metrics.load import load_eval_generator
 from ssnlib.metrics.ppl import path_distances, ppl, slerp
 from ssnlib.metrics.reference import reference_stats
 from ssnlib.metrics.sampling import draw
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a busy 2-core machine, multi-threaded small ops spin and crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 class FakeSpatial(nn.Module):
     """z [B, C, n_h, n_w] -> image [B, 3, R, R]; ``mode``:
@@ -95,6 +105,13 @@ def test_frechet_distance_matches_closed_form_for_diagonal_gaussians():
     s1, s2 = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
     expected = np.square(mu1 - mu2).sum() + np.sum(s1 + s2 - 2 * np.sqrt(s1 * s2))
     assert frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2)) == pytest.approx(expected)
+
+
+def test_trace_term_matches_scipy_sqrtm():
+    a = np.cov(gaussian(50, 6, 8).numpy(), rowvar=False)
+    b = np.cov(gaussian(50, 6, 9, scale=2.0).numpy(), rowvar=False)
+    expected = np.trace(np.real(scipy.linalg.sqrtm(a @ b)))
+    assert trace_sqrt_product(a, b) == pytest.approx(expected, rel=1e-8)
 
 
 def test_fid_of_independent_gaussian_samples_is_small_and_grows_with_the_shift():
@@ -215,3 +232,21 @@ def test_eval_command_writes_distortion_and_locality_json(tmp_path):
     assert result["distortion"]["grid"] == [4, 4] and len(result["distortion"]["per_block"]) == 16
     assert result["locality"]["outside"] == result["distortion"]["distortion"] > 0
     assert 0 < result["locality"]["leak_ratio"]
+
+
+def test_eval_command_loads_a_training_checkpoint(tmp_path):
+    from ssnlib.train import load_config, train
+
+    cfg = load_config(None, [
+        "model.overrides.channel_max=8", "model.overrides.z_dim=8", "model.overrides.w_dim=8",
+        "model.overrides.n_mlp=2", "model.d_overrides.channel_max=8", "data.length=8",
+        "batch=2", "progress=false", "tensorboard=false", "n_samples=2", "steps=1",
+        "ckpt_every=1", f"run_dir={tmp_path / 'run'}"])
+    train(cfg)
+    out = tmp_path / "result.json"
+    assert cli_main(["eval", "--ckpt", str(tmp_path / "run"), "--metrics", "distortion",
+                     "--num", "2", "--device", "cpu", "--out", str(out)]) == 0
+    G = load_eval_generator(tmp_path / "run")
+    expected = distortion_and_locality(G, count=2, seed=0, batch=8)["distortion"]
+    got = json.loads(out.read_text())["metrics"]["distortion"]["distortion"]
+    assert got == pytest.approx(expected, rel=1e-5)

@@ -2,8 +2,12 @@
 
     FID = ||mu_1 - mu_2||^2 + tr(S_1 + S_2 - 2 (S_1 S_2)^{1/2})
 
-computed in float64; the matrix square root is ``scipy.linalg.sqrtm`` with its (numerically
-tiny) imaginary part dropped, as in pytorch-fid and stylegan2-ada. Its value depends on the
+computed in float64. The trace of the matrix square root uses that S_1 S_2 is similar to the
+symmetric S_1^{1/2} S_2 S_1^{1/2}: tr (S_1 S_2)^{1/2} is the sum of the square roots of that
+matrix's eigenvalues (clipped at 0). It equals the real part of the trace of
+``scipy.linalg.sqrtm(S_1 @ S_2)`` used by pytorch-fid and stylegan2-ada (checked in the tests),
+is several times faster for 2048-d features and stays accurate when a covariance from fewer
+samples than dimensions is singular. Its value depends on the
 feature network: Inception FIDs are comparable with the literature only at the usual 50k
 samples, domain-network FIDs only with each other.
 """
@@ -33,6 +37,18 @@ class GaussianStats:
         return cls(x.mean(0), np.cov(x, rowvar=False), x.shape[0])
 
 
+def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
+    values, vectors = scipy.linalg.eigh(sigma)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """``tr (sigma1 sigma2)^{1/2}`` for symmetric positive semi-definite matrices."""
+    root1 = _psd_sqrt(sigma1)
+    values = scipy.linalg.eigvalsh(root1 @ sigma2 @ root1)
+    return float(np.sqrt(np.clip(values, 0, None)).sum())
+
+
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
                      sigma2: np.ndarray) -> float:
     """The Fréchet (2-Wasserstein) distance between N(mu1, sigma1) and N(mu2, sigma2)."""
@@ -41,8 +57,7 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise ValueError(f"shape mismatch: {mu1.shape} vs {mu2.shape}, "
                          f"{sigma1.shape} vs {sigma2.shape}")
-    root = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    trace = np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(np.real(root))
+    trace = np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt_product(sigma1, sigma2)
     return float(np.square(mu1 - mu2).sum() + trace)
 
 

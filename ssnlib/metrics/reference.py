@@ -114,13 +114,14 @@ def reference_stats(source: str, extractor: FeatureExtractor, count: int, resolu
     features = extractor.features_of(source_batches(source, count, resolution, seed, start,
                                                     workers=workers),
                                      total=count, desc=f"reference {key}")
-    ref = Reference(key, GaussianStats.of(features), features)
+    # KID sees the float16 features the cache keeps, on the first run as on every later one
+    ref = Reference(key, GaussianStats.of(features), features.half().float())
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         try:
             save_file({"mu": torch.from_numpy(ref.stats.mu), "sigma": torch.from_numpy(
-                ref.stats.sigma), "features": features.half()}, str(tmp),
+                ref.stats.sigma), "features": ref.features.half()}, str(tmp),
                 metadata={"source": source, "resolution": str(resolution),
                           "count": str(count), "seed": str(seed), "start": str(start),
                           "features": extractor.name})

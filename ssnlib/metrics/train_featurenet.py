@@ -96,6 +96,8 @@ def _git_commit() -> str:
 def train(args: argparse.Namespace, command: str) -> dict:
     """Train with the parsed arguments of :func:`add_arguments`; ``command`` is recorded in the
     manifest as the command that reproduces the run."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     schema = Schema.build()
@@ -157,6 +159,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                         help="processes rendering the data")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's "
+                        "default; 1 is fastest on a busy shared machine)")
     return parser
 
 
