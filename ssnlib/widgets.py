@@ -53,8 +53,8 @@ class BlockPicker(widgets.VBox):
             integer factor, nearest neighbour, so blocks stay crisp).
 
     Drive it from Python with :meth:`select` and ``.click()`` on the buttons (``cells[a]`` is
-    the transparent button over block ``a``);
-    :attr:`selected` and :attr:`z` read the state.
+    the transparent button over block ``a``); :attr:`selected`, :attr:`z`, :attr:`noise` and
+    :attr:`image` read the state.
     """
 
     def __init__(self, G, z: torch.Tensor | None = None,
@@ -115,8 +115,7 @@ class BlockPicker(widgets.VBox):
         self.status.add_class("ssn-status")
         self.change_title = widgets.HTML()
 
-
-        def column(title, image):                # fixed width: titles wrap, images align
+        def column(title, image):                # fixed width, so the three images align
             return widgets.VBox([title, image], layout=widgets.Layout(
                 width=f"{self.grid.width * self.scale + 16}px", margin="0 8px 0 0"))
 
@@ -169,17 +168,19 @@ class BlockPicker(widgets.VBox):
         self._push(_State(z, self.noise, self._render(z, self.noise), self.image, chosen))
 
     def undo(self) -> None:
+        """Back to the state before the last Resample or New image."""
         if self._history:
             self._state = self._history.pop()
             self._show()
 
     def reset(self) -> None:
+        """Back to the first image, with no block selected and nothing to undo."""
         self._history.clear()
-        self._state = self._start
-        self.select([])
+        self._state, self._selected = self._start, set()
         self._show()
 
     def new_image(self) -> None:
+        """A new z and new noise (undoable)."""
         z = self.G.sample_z(1, self.generator, device=self.z.device)
         noise = self.G.make_noise(1, self.generator, device=self.z.device)
         image = self._render(z, noise)

@@ -81,7 +81,7 @@ def add_resample_command(parser):
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="with --mask: coverage a block needs (default 0.5)")
     parser.add_argument("--resample-seed", type=int, default=0,
-                        help="seed of the fresh blocks (default 0)")
+                        help="seed of the fresh blocks and of the inversion (default 0)")
     parser.add_argument("--steps", type=int, default=300, help="with --image: inversion steps")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--device", default="", help="e.g. cpu, cuda (default: best)")
