@@ -96,6 +96,7 @@ def test_mask_coverage_threshold_and_resolution():
     ([(4, 0)], IndexError, "outside"),
     (["a"], TypeError, "index or a"),
     ([True], TypeError, "index or a"),
+    ([[True, False], [False, True]], TypeError, "as a tensor"),    # nested bools: not cells
     (torch.tensor([0.5]), TypeError, "integers"),
     (torch.zeros(30, 30, dtype=torch.bool), ValueError, "does not divide"),
     (torch.zeros(1, 1, 4, 4, dtype=torch.bool), ValueError, "shape"),

@@ -43,11 +43,17 @@ def _from_mask(grid: BlockGrid, mask: torch.Tensor, threshold: float) -> torch.T
                      f"got shape {tuple(mask.shape)}")
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
 def _cell(grid: BlockGrid, item) -> int:
-    if isinstance(item, tuple | list) and len(item) == 2:
+    if isinstance(item, tuple | list) and len(item) == 2 and all(map(_is_int, item)):
         return grid.index(int(item[0]), int(item[1]))
-    if isinstance(item, bool) or not isinstance(item, int | np.integer | torch.Tensor):
-        raise TypeError(f"a block is an index or a (row, col) pair, got {item!r}")
+    if not (_is_int(item) or isinstance(item, torch.Tensor) and item.ndim == 0
+            and not item.dtype.is_floating_point and item.dtype != torch.bool):
+        raise TypeError(f"a block is an index or a (row, col) pair of integers, got {item!r} "
+                        f"(pass a boolean grid or a mask as a tensor or an array)")
     return grid._check_index(int(item))
 
 
