@@ -62,7 +62,8 @@ def _w_path_lengths(grad: torch.Tensor) -> torch.Tensor:
 
 
 def path_lengths(G: torch.nn.Module, z: torch.Tensor, noise=None,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None,
+                 y: torch.Tensor | None = None) -> torch.Tensor:
     """Per-sample path lengths ``|J_w^T y|`` (differentiable, for :func:`path_length_penalty`).
 
     ``y ~ N(0, I) / sqrt(H W)`` is drawn with ``generator``; the gradient of ``<g(w), y>`` is
@@ -76,6 +77,8 @@ def path_lengths(G: torch.nn.Module, z: torch.Tensor, noise=None,
       blocks in place of layers. A block moves only its part of the image, so this is the
       average over blocks of each block's own Jacobian norm, which stays comparable across grid
       sizes.
+
+    ``y`` may be given (already scaled), e.g. drawn for a whole multi-process batch and sliced.
     """
     w = G.mapping(z)
     n_latent = getattr(G, "n_latent", None)
@@ -85,8 +88,9 @@ def path_lengths(G: torch.nn.Module, z: torch.Tensor, noise=None,
         w.requires_grad_(True)
     images = G.synthesis(w, noise, generator)
     images = _wide(images)
-    y = randn(images.shape, generator, device=images.device, dtype=images.dtype)
-    y = y / math.sqrt(images.shape[2] * images.shape[3])
+    if y is None:
+        y = randn(images.shape, generator, device=images.device, dtype=images.dtype)
+        y = y / math.sqrt(images.shape[2] * images.shape[3])
     (grad,) = torch.autograd.grad((images * y).sum(), w, create_graph=True)
     return _w_path_lengths(grad)
 
@@ -136,9 +140,17 @@ def distortion_weights(grid, blocks: torch.Tensor, mode: str = "outside",
     return torch.stack([maps[a] for a in blocks.tolist()])[:, None]
 
 
+def draw_blocks(grid, n: int, generator: torch.Generator | None = None,
+                device: torch.device | str | None = None) -> torch.Tensor:
+    """``n`` block indices drawn uniformly (the resampled block a of eq. 2), on ``device``."""
+    gen_device = generator.device if generator is not None else device
+    return torch.randint(grid.n_blocks, (n,), generator=generator, device=gen_device).to(device)
+
+
 def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: str = "outside",
                        resamples: int = 1, generator: torch.Generator | None = None,
-                       blocks: torch.Tensor | None = None) -> torch.Tensor:
+                       blocks: torch.Tensor | None = None,
+                       z_fresh: torch.Tensor | None = None) -> torch.Tensor:
     """The distortion regulariser R_D (paper, eq. 2), estimated on the batch ``z``.
 
     For every sample z a block a is drawn uniformly (``resamples`` independent blocks per
@@ -152,9 +164,11 @@ def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: st
     b != a of each block's MSE, eq. 2 up to the constant factor n_blocks * (n_blocks - 1) of its
     sums over a and b (absorbed into lambda_D). A perfectly local generator scores exactly 0.
 
-    ``noise`` is a list from ``G.make_noise`` (drawn here with ``generator`` if None); ``blocks``
-    [B] fixes the resampled blocks (drawn with ``generator`` if None; only for ``resamples=1``).
-    ``G`` must be a spatial generator with a ``grid``; gradients flow through both images.
+    ``noise`` is a list from ``G.make_noise``; ``blocks`` [resamples * B] (sample i's
+    resamples are rows i, B + i, ...) and ``z_fresh`` [resamples * B, *z_shape] (its block a is
+    the new block) fix the other random draws. Whatever is None is drawn with ``generator``, in
+    this order: noise, blocks, z_fresh. ``G`` must be a spatial generator with a ``grid``;
+    gradients flow through both images.
     """
     grid = getattr(G, "grid", None)
     if grid is None:
@@ -166,17 +180,21 @@ def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: st
     if noise is None:
         noise = G.make_noise(batch, generator, device=z.device)
     if blocks is None:
-        blocks = torch.randint(grid.n_blocks, (resamples * batch,), generator=generator,
-                               device=generator.device if generator is not None else z.device)
-    elif resamples != 1 or blocks.shape != (batch,):
-        raise ValueError(f"blocks must be [{batch}] with resamples=1, got {tuple(blocks.shape)}")
+        blocks = draw_blocks(grid, resamples * batch, generator, z.device)
+    elif tuple(blocks.shape) != (resamples * batch,):
+        raise ValueError(f"blocks must have shape [{resamples * batch}] (resamples * batch), "
+                         f"got {tuple(blocks.shape)}")
     blocks = blocks.to(z.device)
-    base = _wide(G(z, noise=noise))
     z_rep = z.repeat(resamples, *([1] * (z.ndim - 1)))
-    fresh = randn(z_rep.shape, generator, device=z.device, dtype=z.dtype)
+    if z_fresh is None:
+        z_fresh = randn(z_rep.shape, generator, device=z.device, dtype=z.dtype)
+    elif z_fresh.shape != z_rep.shape:
+        raise ValueError(f"z_fresh must have shape {tuple(z_rep.shape)}, "
+                         f"got {tuple(z_fresh.shape)}")
+    base = _wide(G(z, noise=noise))
     keep = (torch.arange(grid.n_blocks, device=z.device)[None] != blocks[:, None])
     keep = keep.reshape(-1, 1, grid.n_h, grid.n_w)
-    z_a = torch.where(keep, z_rep, fresh)
+    z_a = torch.where(keep, z_rep, z_fresh.to(z.dtype))
     noise_rep = [n if n is None or n.shape[0] == 1 else n.repeat(resamples, 1, 1, 1)
                  for n in noise]
     moved = _wide(G(z_a, noise=noise_rep))
