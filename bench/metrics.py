@@ -10,13 +10,15 @@ counts other people's work). Runs on the CPU and, when torch sees one, on CUDA (
 for the domain network, float32 for Inception). Prints the device and the torch version.
 Then the FID/KID noise floor (:func:`ssnlib.metrics.noise_floor`) of both procedural datasets at
 64 px: ``--floor`` images (two halves) in the domain space, ``--floor-inception`` in
-Inception's (0: skip; a few images/s on a CPU). Reference features are cached in data/stats/.
+Inception's (0: skip; a few images/s on a CPU). Their features are cached in ``--cache`` (default:
+a temporary folder, so the bench leaves nothing in data/stats/).
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import tempfile
 import time
 
 import numpy as np
@@ -81,7 +83,11 @@ def main() -> None:
     parser.add_argument("--distortion-samples", type=int, default=8)
     parser.add_argument("--floor", type=int, default=2000)
     parser.add_argument("--floor-inception", type=int, default=0)
+    parser.add_argument("--cache", help="folder for the noise floors' reference features")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, python {platform.python_version()}, "
           f"{torch.get_num_threads()} CPU threads")
     for dim in (192, 2048):
@@ -94,15 +100,21 @@ def main() -> None:
         devices.append(torch.device("cuda"))
     for device in devices:
         bench_device(device, args)
-    floors = [(DomainFeatures, args.floor), (InceptionFID, args.floor_inception)]
-    for make, count in floors:
+    with tempfile.TemporaryDirectory() as tmp:
+        floors(args, devices[-1], args.cache or tmp)
+
+
+def floors(args, device: torch.device, cache: str) -> None:
+    for make, count in ((DomainFeatures, args.floor), (InceptionFID, args.floor_inception)):
         if count < 2:
             continue
-        extractor = make(device=devices[-1])
+        extractor = make(device=device)
         for source in ("faces", "skylines"):
-            r = noise_floor(source, extractor, count)
+            t = time.perf_counter()
+            r = noise_floor(source, extractor, count, cache_dir=cache)
             print(f"noise floor {source:8s} 64 px, {r['per_half']} vs {r['per_half']} images, "
-                  f"{r['features']}: FID {r['fid']:.4g}, KID {r['kid']:.3g}")
+                  f"{r['features']}: FID {r['fid']:.4g}, KID {r['kid']:.3g} "
+                  f"({time.perf_counter() - t:.0f} s)")
 
 
 if __name__ == "__main__":

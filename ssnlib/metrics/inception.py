@@ -14,6 +14,7 @@ second; on CUDA it runs in float32 (reference features are float32; bf16 would s
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 
 import torch
@@ -56,7 +57,10 @@ class InceptionFID(FeatureExtractor):
                  batch_size: int = 32):
         super().__init__(device=device, batch_size=batch_size, bf16=False)
         self.path = find_detector(path)
-        self.net = torch.jit.load(str(self.path), map_location=self.device).eval()
+        with warnings.catch_warnings():     # the file is TorchScript; there is no export twin
+            warnings.filterwarnings("ignore", "`torch.jit.load` is deprecated",
+                                    DeprecationWarning)
+            self.net = torch.jit.load(str(self.path), map_location=self.device).eval()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         lo, hi = TF_RANGE

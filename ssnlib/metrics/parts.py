@@ -32,7 +32,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ssnlib.metrics.distortion import _grid
+from ssnlib.metrics.distortion import spatial_grid
 from ssnlib.metrics.featurenet import INPUT_SIZE, DomainFeatures
 from ssnlib.metrics.sampling import batches, draw
 from ssnlib.metrics.schema import DOMAINS
@@ -86,7 +86,7 @@ def part_locality(G, extractor: DomainFeatures, count: int, seed: int = 0, batch
                   tolerance: float = 0.0) -> dict:
     """The part-level leak rate over ``count`` samples and every block (module docstring);
     ``domain=None`` detects it from the first batch with the domain head."""
-    grid = _grid(G)
+    grid = spatial_grid(G)
     cells = None
     counts = None
     for idx in batches(count, batch, "part locality"):

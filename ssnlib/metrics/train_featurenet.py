@@ -85,9 +85,9 @@ def evaluate(net: DomainNet, data: Labelled, batch_size: int = 256) -> dict:
     return scores
 
 
-def _git_commit() -> str:
+def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+        return subprocess.run(["git", *args], capture_output=True, text=True,
                               cwd=Path(__file__).parent, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -132,7 +132,9 @@ def train(args: argparse.Namespace, command: str) -> dict:
     manifest = {
         "name": "ssnlib domain feature network",
         "command": command,
-        "config": config, "schema": schema.to_dict(), "git_commit": _git_commit(),
+        "config": config, "schema": schema.to_dict(), "git_commit": _git("rev-parse", "HEAD"),
+        # uncommitted changes to this package at training time, if any
+        "git_dirty": _git("status", "--porcelain", "--", str(Path(__file__).parent)).splitlines(),
         "steps": args.steps, "images_seen": args.steps * args.batch,
         "wall_time_s": {"render": round(render_s, 1), "train": round(train_s, 1)},
         "device": "cpu", "threads": torch.get_num_threads(),
