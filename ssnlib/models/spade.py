@@ -11,21 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from torch import nn
 
-from ssnlib.blocks import BlockGrid
 from ssnlib.layers import (
     DEFAULT_BLUR,
     SPADE,
-    ConstantInput,
     EqualConv2d,
     FusedLeakyReLU,
     NoiseInjection,
     Upsample,
 )
-from ssnlib.models.common import GeneratorBase, NoiseArg, check_positive, make_channels
-from ssnlib.models.ssn import SpatialEncoder, grid_mapping
+from ssnlib.models.common import check_positive
+from ssnlib.models.ssn import SpatialGenerator
 
 
 class SPADEStyledConv(nn.Module):
@@ -56,22 +53,24 @@ class PlainToRGB(nn.Module):
             self.upsample = Upsample(blur_kernel)
         self.conv = EqualConv2d(in_channels, 3, 1)
 
-    def forward(self, x, skip=None):
+    def forward(self, x, w_map=None, skip=None):
+        """``w_map`` is unused (the features are already conditioned); it keeps the
+        signature of :class:`~ssnlib.models.ssn.SpatialToRGB`."""
         out = self.conv(x)
         if skip is not None:
             out = out + self.upsample(skip)
         return out
 
 
-class SPADEGenerator(GeneratorBase):
-    """SPADE-conditioned generator on a spatial latent z [B, z_dim, n_h, n_w].
+class SPADEGenerator(SpatialGenerator):
+    """SPADE-conditioned generator on a spatial latent z [B, z_dim, n_h, n_w] (the
+    :class:`~ssnlib.models.ssn.SpatialGenerator` skeleton with SPADE layers).
 
     ``spade_hidden`` is the width of SPADE's shared conv (NVlabs: 128), ``spade_norm`` is
     ``"instance"`` or ``"batch"``.
     """
 
     arch = "spade"
-    spatial = True
 
     def __init__(self, resolution: int = 256, grid: tuple[int, int] = (4, 4), z_dim: int = 512,
                  w_dim: int = 512, channels: dict[int, int] | None = None,
@@ -79,41 +78,16 @@ class SPADEGenerator(GeneratorBase):
                  lr_mlp: float = 0.01, encoder_subdiv: int = 4, encoder_units: int = 1,
                  spade_hidden: int = 128, spade_norm: str = "instance",
                  blur_kernel: Sequence[float] = DEFAULT_BLUR):
-        check_positive(n_mlp=n_mlp, spade_hidden=spade_hidden)
-        chans = make_channels(resolution, channels, channel_max, channel_multiplier)
-        super().__init__(resolution, z_dim, w_dim, chans)
-        n_h, n_w = grid
-        self.grid = BlockGrid(n_h, n_w, resolution, resolution)
-        self.style = grid_mapping(z_dim, w_dim, n_mlp, lr_mlp)
-        self.encoder = SpatialEncoder(w_dim, encoder_subdiv, encoder_units)
-        self.input = ConstantInput(chans[4])
-        opts = dict(hidden=spade_hidden, norm=spade_norm, blur_kernel=blur_kernel)
-        self.conv1 = SPADEStyledConv(chans[4], chans[4], w_dim, **opts)
-        self.to_rgb1 = PlainToRGB(chans[4], upsample=False)
-        self.convs, self.to_rgbs = nn.ModuleList(), nn.ModuleList()
-        for i in range(3, self.log_size + 1):
-            cin, cout = chans[2 ** (i - 1)], chans[2 ** i]
-            self.convs.append(SPADEStyledConv(cin, cout, w_dim, upsample=True, **opts))
-            self.convs.append(SPADEStyledConv(cout, cout, w_dim, **opts))
-            self.to_rgbs.append(PlainToRGB(cout, blur_kernel=blur_kernel))
+        check_positive(spade_hidden=spade_hidden)
+        # the factories below run inside the skeleton's __init__ and need these first
+        self._spade = dict(hidden=spade_hidden, norm=spade_norm)
+        super().__init__(resolution, grid, z_dim, w_dim, channels, channel_max,
+                         channel_multiplier, n_mlp, lr_mlp, encoder_subdiv, encoder_units,
+                         blur_kernel)
 
-    @property
-    def z_shape(self) -> tuple[int, ...]:
-        return (self.z_dim, self.grid.n_h, self.grid.n_w)
+    def styled_conv(self, in_channels, out_channels, upsample, blur_kernel):
+        return SPADEStyledConv(in_channels, out_channels, self.w_dim, upsample=upsample,
+                               blur_kernel=blur_kernel, **self._spade)
 
-    def synthesis(self, w: torch.Tensor, noise: NoiseArg = None,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
-        """w-grid [B, w_dim, n_h, n_w] -> images [B, 3, R, R]."""
-        shape = (self.w_dim, self.grid.n_h, self.grid.n_w)
-        if w.ndim != 4 or tuple(w.shape[1:]) != shape:
-            raise ValueError(f"w must be a w-grid [B, {', '.join(map(str, shape))}], "
-                             f"got {tuple(w.shape)}")
-        noise = self._noise_list(noise)
-        w_map = self.encoder(w)
-        x = self.conv1(self.input(w.shape[0]), w_map, noise[0], generator)
-        skip = self.to_rgb1(x)
-        for k, to_rgb in enumerate(self.to_rgbs):
-            x = self.convs[2 * k](x, w_map, noise[2 * k + 1], generator)
-            x = self.convs[2 * k + 1](x, w_map, noise[2 * k + 2], generator)
-            skip = to_rgb(x, skip)
-        return skip
+    def to_rgb(self, in_channels, upsample, blur_kernel):
+        return PlainToRGB(in_channels, upsample=upsample, blur_kernel=blur_kernel)

@@ -119,22 +119,23 @@ class SpatialToRGB(nn.Module):
         return out
 
 
-class SSNGenerator(GeneratorBase):
-    """The SSN generator: a spatial latent z [B, z_dim, n_h, n_w], one block per grid cell.
+class SpatialGenerator(GeneratorBase):
+    """The skeleton SSN and its SPADE variant share: a spatial latent z [B, z_dim, n_h, n_w],
+    per-block mapping to a w-grid, the spatial encoder, a constant 4x4 input and StyleGAN2's
+    layer layout with output skips. Subclasses say how a layer is conditioned on the w-map
+    through two factories, :meth:`styled_conv` and :meth:`to_rgb`.
 
     ``mapping(z)`` gives the w-grid [B, w_dim, n_h, n_w] (blocks mapped independently);
-    ``synthesis(w_grid)`` runs the encoder and the spatially modulated synthesis network.
+    ``synthesis(w_grid)`` runs the encoder and the synthesis network.
     ``grid`` is the :class:`~ssnlib.blocks.BlockGrid` over the output image.
     """
 
-    arch = "ssn"
     spatial = True
 
-    def __init__(self, resolution: int = 256, grid: tuple[int, int] = (4, 4), z_dim: int = 512,
-                 w_dim: int = 512, channels: dict[int, int] | None = None,
-                 channel_max: int = 512, channel_multiplier: int = 2, n_mlp: int = 8,
-                 lr_mlp: float = 0.01, encoder_subdiv: int = 4, encoder_units: int = 1,
-                 blur_kernel: Sequence[float] = DEFAULT_BLUR):
+    def __init__(self, resolution: int, grid: tuple[int, int], z_dim: int, w_dim: int,
+                 channels: dict[int, int] | None, channel_max: int, channel_multiplier: int,
+                 n_mlp: int, lr_mlp: float, encoder_subdiv: int, encoder_units: int,
+                 blur_kernel: Sequence[float]):
         check_positive(n_mlp=n_mlp)
         chans = make_channels(resolution, channels, channel_max, channel_multiplier)
         super().__init__(resolution, z_dim, w_dim, chans)
@@ -143,15 +144,24 @@ class SSNGenerator(GeneratorBase):
         self.style = grid_mapping(z_dim, w_dim, n_mlp, lr_mlp)
         self.encoder = SpatialEncoder(w_dim, encoder_subdiv, encoder_units)
         self.input = ConstantInput(chans[4])
-        self.conv1 = SpatialStyledConv(chans[4], chans[4], w_dim, blur_kernel=blur_kernel)
-        self.to_rgb1 = SpatialToRGB(chans[4], w_dim, upsample=False)
+        self.conv1 = self.styled_conv(chans[4], chans[4], upsample=False, blur_kernel=blur_kernel)
+        self.to_rgb1 = self.to_rgb(chans[4], upsample=False, blur_kernel=blur_kernel)
         self.convs, self.to_rgbs = nn.ModuleList(), nn.ModuleList()
         for i in range(3, self.log_size + 1):
             cin, cout = chans[2 ** (i - 1)], chans[2 ** i]
-            self.convs.append(SpatialStyledConv(cin, cout, w_dim, upsample=True,
-                                                blur_kernel=blur_kernel))
-            self.convs.append(SpatialStyledConv(cout, cout, w_dim, blur_kernel=blur_kernel))
-            self.to_rgbs.append(SpatialToRGB(cout, w_dim, blur_kernel=blur_kernel))
+            self.convs.append(self.styled_conv(cin, cout, upsample=True, blur_kernel=blur_kernel))
+            self.convs.append(self.styled_conv(cout, cout, upsample=False,
+                                               blur_kernel=blur_kernel))
+            self.to_rgbs.append(self.to_rgb(cout, upsample=True, blur_kernel=blur_kernel))
+
+    def styled_conv(self, in_channels: int, out_channels: int, upsample: bool,
+                    blur_kernel: Sequence[float]) -> nn.Module:
+        """A 3x3 layer ``(x, w_map, noise, generator) -> x`` conditioned on the w-map."""
+        raise NotImplementedError
+
+    def to_rgb(self, in_channels: int, upsample: bool, blur_kernel: Sequence[float]) -> nn.Module:
+        """An output layer ``(x, w_map, skip) -> rgb`` adding the up-sampled skip."""
+        raise NotImplementedError
 
     @property
     def z_shape(self) -> tuple[int, ...]:
@@ -173,3 +183,26 @@ class SSNGenerator(GeneratorBase):
             x = self.convs[2 * k + 1](x, w_map, noise[2 * k + 2], generator)
             skip = to_rgb(x, w_map, skip)
         return skip
+
+
+class SSNGenerator(SpatialGenerator):
+    """The SSN generator: spatially modulated convs (eq. 1) and spatially modulated ToRGB on
+    the :class:`SpatialGenerator` skeleton."""
+
+    arch = "ssn"
+
+    def __init__(self, resolution: int = 256, grid: tuple[int, int] = (4, 4), z_dim: int = 512,
+                 w_dim: int = 512, channels: dict[int, int] | None = None,
+                 channel_max: int = 512, channel_multiplier: int = 2, n_mlp: int = 8,
+                 lr_mlp: float = 0.01, encoder_subdiv: int = 4, encoder_units: int = 1,
+                 blur_kernel: Sequence[float] = DEFAULT_BLUR):
+        super().__init__(resolution, grid, z_dim, w_dim, channels, channel_max,
+                         channel_multiplier, n_mlp, lr_mlp, encoder_subdiv, encoder_units,
+                         blur_kernel)
+
+    def styled_conv(self, in_channels, out_channels, upsample, blur_kernel):
+        return SpatialStyledConv(in_channels, out_channels, self.w_dim, upsample=upsample,
+                                 blur_kernel=blur_kernel)
+
+    def to_rgb(self, in_channels, upsample, blur_kernel):
+        return SpatialToRGB(in_channels, self.w_dim, upsample=upsample, blur_kernel=blur_kernel)
