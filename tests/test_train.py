@@ -27,15 +27,6 @@ TINY = ["model.overrides.channel_max=8", "model.overrides.z_dim=8", "model.overr
         "ema.kimg=0.01"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The CPU test machine is small and shared: oversubscribed threads slow tiny convs ~5x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny(tmp_path, *extra):
     return load_config(None, [*TINY, f"run_dir={tmp_path}", *extra])
 

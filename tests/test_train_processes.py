@@ -46,15 +46,6 @@ Trainer(load_config(None, sys.argv[1:])).run()
 """
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The CPU test machine is small and shared: oversubscribed threads slow tiny convs ~5x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def nets(state):
     return {f"{net}.{k}": v for net in ("G", "D", "G_ema") for k, v in state[net].items()}
 

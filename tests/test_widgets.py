@@ -7,16 +7,6 @@ from ssnlib.models import build_generator
 from ssnlib.widgets import BlockPicker
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small convolutions: one thread avoids oversubscribing a shared 2-core CPU (8x faster
-    there under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def G():
     torch.manual_seed(0)
