@@ -21,6 +21,7 @@ numbers.
 
 from __future__ import annotations
 
+import bisect
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -37,9 +38,19 @@ class Sample(NamedTuple):
     attributes: dict  # name -> int (class index) or float
 
 
+def _to_float(image_u8: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image_u8.transpose(2, 0, 1))).float() / 127.5 - 1
+
+
+# The 256 values of _to_float, so a conversion is one table look-up (same numbers, bit for bit).
+_FLOAT_OF_U8 = _to_float(np.arange(256, dtype=np.uint8).reshape(1, 256, 1)).numpy().ravel()
+
+
 def to_float_image(image_u8: np.ndarray) -> torch.Tensor:
     """uint8 [H, W, 3] -> float32 tensor [3, H, W] in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image_u8.transpose(2, 0, 1))).float() / 127.5 - 1
+    if image_u8.dtype != np.uint8:
+        return _to_float(image_u8)
+    return torch.from_numpy(_FLOAT_OF_U8[image_u8.transpose(2, 0, 1)])
 
 
 class ProceduralDataset(torch.utils.data.Dataset):
@@ -65,7 +76,8 @@ class ProceduralDataset(torch.utils.data.Dataset):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.NUM_CLASSES = {name: len(classes) for name, classes in cls.DISCRETE.items()}
-        cls._cumulative = {name: np.cumsum(w) / np.sum(w) for name, w in cls.WEIGHTS.items()}
+        cls._cumulative = {name: (np.cumsum(w) / np.sum(w)).tolist()
+                           for name, w in cls.WEIGHTS.items()}
 
     def __init__(self, length: int = 10_000, resolution: int = 64, seed: int = 0,
                  return_parts: bool = True, supersample: int = 2):
@@ -96,12 +108,13 @@ class ProceduralDataset(torch.utils.data.Dataset):
     def sample_attributes(cls, rng: np.random.Generator) -> dict:
         """Draw every attribute of the schema independently: discrete ones by `WEIGHTS`
         (uniform if absent), continuous ones uniform in their range."""
-        u = rng.random(len(cls.DISCRETE) + len(cls.CONTINUOUS))
+        u = rng.random(len(cls.DISCRETE) + len(cls.CONTINUOUS)).tolist()
         a = {}
         for k, (name, classes) in enumerate(cls.DISCRETE.items()):
             cum = cls._cumulative.get(name)
+            # bisect_right on the cumulative weights is searchsorted(side="right"), minus NumPy.
             a[name] = (min(int(u[k] * len(classes)), len(classes) - 1) if cum is None
-                       else int(np.searchsorted(cum, u[k], side="right").clip(0, len(cum) - 1)))
+                       else min(bisect.bisect_right(cum, u[k]), len(cum) - 1))
         for k, (name, (lo, hi)) in enumerate(cls.CONTINUOUS.items(), len(cls.DISCRETE)):
             a[name] = float(lo + (hi - lo) * u[k])
         return a

@@ -60,7 +60,8 @@ class Ellipse(Shape):
 
     def __init__(self, cx: float, cy: float, rx: float, ry: float):
         # Python floats keep the arithmetic in the canvas's float32 (NumPy scalars would not).
-        self.cx, self.cy, self.rx, self.ry = cx, cy, rx, ry = _floats(cx, cy, rx, ry)
+        self.cx, self.cy, self.rx, self.ry = cx, cy, rx, ry = (float(cx), float(cy), float(rx),
+                                                               float(ry))
         self.bbox = (cx - rx, cy - ry, cx + rx, cy + ry)
 
     def sdf(self, x, y):
@@ -78,7 +79,8 @@ class Box(Shape):
     """Axis-aligned rectangle with centre (cx, cy), half sizes (hw, hh), corner radius r."""
 
     def __init__(self, cx: float, cy: float, hw: float, hh: float, radius: float = 0.0):
-        self.cx, self.cy, self.hw, self.hh = cx, cy, hw, hh = _floats(cx, cy, hw, hh)
+        self.cx, self.cy, self.hw, self.hh = cx, cy, hw, hh = (float(cx), float(cy), float(hw),
+                                                               float(hh))
         self.r = min(float(radius), hw, hh)
         self.bbox = (cx - hw, cy - hh, cx + hw, cy + hh)
 
@@ -97,31 +99,40 @@ class Polygon(Shape):
     def __init__(self, points: Sequence[tuple[float, float]]):
         # Plain Python: polygons are small and made by the thousand, where NumPy's per-call
         # overhead would dominate.
-        p = [(float(x), float(y)) for x, y in points]
-        q = p[1:] + p[:1]
-        area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(p, q, strict=True))
+        xs = [float(x) for x, _ in points]
+        ys = [float(y) for _, y in points]
+        q = list(zip(xs, ys, xs[1:] + xs[:1], ys[1:] + ys[:1], strict=True))
+        area2 = sum([x0 * y1 - x1 * y0 for x0, y0, x1, y1 in q])
         sign = 1.0 if area2 >= 0 else -1.0
-        self.edges = []
-        for (x0, y0), (x1, y1) in zip(p, q, strict=True):
+        hypot, edges = math.hypot, []
+        for x0, y0, x1, y1 in q:
             nx, ny = sign * (y1 - y0), -sign * (x1 - x0)
-            norm = math.hypot(nx, ny) or 1.0
-            self.edges.append((nx / norm, ny / norm, (nx * x0 + ny * y0) / norm))
-        xs, ys = [x for x, _ in p], [y for _, y in p]
+            norm = hypot(nx, ny) or 1.0
+            edges.append((nx / norm, ny / norm, (nx * x0 + ny * y0) / norm))
+        self.edges = edges
         self.bbox = (min(xs), min(ys), max(xs), max(ys))
 
+    @property
+    def planes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The edge lines as float32 arrays [k, 1, 1] (nx, ny, c), made on first use."""
+        planes = self.__dict__.get("_planes")
+        if planes is None:
+            e = np.array(self.edges, np.float32).T.reshape(3, -1, 1, 1)
+            planes = self._planes = (e[0], e[1], e[2])
+        return planes
+
     def sdf(self, x, y):
-        d = None
-        for nx, ny, c in self.edges:
-            e = (nx * x - c) + ny * y  # row + column: one full-size operation per edge
-            d = e if d is None else np.maximum(d, e)
-        return d
+        # All edges at once, stacked on a leading axis: a handful of NumPy calls instead of
+        # four per edge (bit for bit the per-edge (nx * x - c) + ny * y and their maximum).
+        nx, ny, c = self.planes
+        return ((nx * x - c) + ny * y).max(axis=0)
 
 
 class Segment(Shape):
     """Capsule: points within `radius` of the segment from (x0, y0) to (x1, y1)."""
 
     def __init__(self, x0: float, y0: float, x1: float, y1: float, radius: float):
-        x0, y0, x1, y1, radius = _floats(x0, y0, x1, y1, radius)
+        x0, y0, x1, y1, radius = float(x0), float(y0), float(x1), float(y1), float(radius)
         self.a = (x0, y0)
         self.d = (x1 - x0, y1 - y0)
         self.len2 = max(self.d[0] ** 2 + self.d[1] ** 2, 1e-12)
@@ -187,8 +198,13 @@ class Grid(Shape):
         self.bbox = (x0, y0, x1 + (nx - 1) * dx, y1 + (ny - 1) * dy)
 
     def cell(self, x, y):
+        # The colour of a grid often asks for the cells its distance just used: keep them.
+        cached = self.__dict__.get("_cell")
+        if cached is not None and cached[0] is x and cached[1] is y:
+            return cached[2], cached[3]
         i = _clip(np.rint((x - self.x0) * (1 / self.dx)), 0, self.nx - 1)
         j = _clip(np.rint((y - self.y0) * (1 / self.dy)), 0, self.ny - 1)
+        self._cell = (x, y, i, j)
         return i, j
 
     def sdf(self, x, y):
@@ -196,15 +212,67 @@ class Grid(Shape):
         return self.shape.sdf(x - i * self.dx, y - j * self.dy)
 
 
+class _Polygons(Shape):
+    """Several convex polygons with the same number of edges, evaluated as one stack."""
+
+    def __init__(self, polygons: Sequence[Polygon]):
+        planes = [p.planes for p in polygons]
+        k = len(polygons[0].edges)
+        self.nx, self.ny, self.c = (np.concatenate([q[i] for q in planes]).reshape(-1, k, 1, 1)
+                                    for i in range(3))
+
+    def sdf(self, x, y):
+        return ((self.nx * x - self.c) + self.ny * y).max(axis=1).min(axis=0)
+
+
+class _Ellipses(Shape):
+    """Several ellipses evaluated as one stack (the same arithmetic as `Ellipse.sdf`)."""
+
+    def __init__(self, ellipses: Sequence[Ellipse]):
+        p = np.array([(e.cx, e.cy, 1 / e.rx, 1 / e.ry, 2 / e.rx, 2 / e.ry) for e in ellipses],
+                     np.float32).T.reshape(6, -1, 1, 1)
+        self.cx, self.cy, self.irx, self.iry, self.grx, self.gry = p
+
+    def sdf(self, x, y):
+        u = (x - self.cx) * self.irx
+        v = (y - self.cy) * self.iry
+        gx = u * self.grx
+        gy = v * self.gry
+        return ((u * u + (v * v - 1)) / np.sqrt(gx * gx + (gy * gy + 1e-12))).min(axis=0)
+
+
 class Union(Shape):
     def __init__(self, *shapes: Shape):
         self.shapes = shapes
-        boxes = np.array([s.bbox for s in shapes])
-        self.bbox = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
+        self.bbox = (min(s.bbox[0] for s in shapes), min(s.bbox[1] for s in shapes),
+                     max(s.bbox[2] for s in shapes), max(s.bbox[3] for s in shapes))
+        self._parts = None
+
+    def _grouped(self) -> Sequence[Shape]:
+        """The members with polygons (by edge count) and ellipses stacked: the minimum is
+        exact, so evaluating a group at once gives the same distances as one by one."""
+        if self._parts is None and len(self.shapes) < 3:
+            self._parts = self.shapes  # nothing worth stacking (blocks, trees)
+        if self._parts is None:
+            polys: dict[int, list[Polygon]] = {}
+            ellipses, rest = [], []
+            for s in self.shapes:
+                if type(s) is Polygon:
+                    polys.setdefault(len(s.edges), []).append(s)
+                elif type(s) is Ellipse:
+                    ellipses.append(s)
+                else:
+                    rest.append(s)
+            groups = [g[0] if len(g) == 1 else _Polygons(g) for g in polys.values()]
+            if ellipses:
+                groups.append(ellipses[0] if len(ellipses) == 1 else _Ellipses(ellipses))
+            self._parts = groups + rest
+        return self._parts
 
     def sdf(self, x, y):
-        d = self.shapes[0].sdf(x, y)
-        for s in self.shapes[1:]:
+        parts = self._grouped()
+        d = parts[0].sdf(x, y)
+        for s in parts[1:]:
             d = np.minimum(d, s.sdf(x, y))
         return d
 
@@ -299,7 +367,13 @@ class Canvas:
             return
         x, y = self.xs[:, j0:j1], self.ys[i0:i1]
         d = shape.sdf(x, y)
-        alpha = np.minimum(np.maximum(d * -n + 0.5, 0), 1)
+        # In place: each NumPy call on these small windows costs more than its arithmetic.
+        alpha = d * -n
+        alpha += 0.5
+        np.maximum(alpha, 0, out=alpha)
+        np.minimum(alpha, 1, out=alpha)
+        if opacity != 1.0:
+            alpha *= opacity
         if callable(colour):
             col = colour(x, y)
         else:
@@ -309,10 +383,16 @@ class Canvas:
         elif shade != 1.0:
             col = col * shade
         region = self.rgb[:, i0:i1, j0:j1]
-        region += (alpha if opacity == 1.0 else alpha * opacity) * (col - region)
+        delta = col - region
+        delta *= alpha
+        region += delta
         if part is not None and self.parts is not None:
             # alpha > 1/2 is d < 0: the sub-pixel centre lies inside the shape.
-            np.copyto(self.parts[i0:i1, j0:j1], part, where=d < 0, casting="unsafe")
+            labels = self.parts[i0:i1, j0:j1]
+            if d.shape == labels.shape:
+                labels[d < 0] = part
+            else:
+                np.copyto(labels, part, where=d < 0, casting="unsafe")
 
     def image(self) -> np.ndarray:
         """The picture box-filtered to `resolution`: uint8 [H, W, 3]."""
