@@ -323,6 +323,9 @@ def cylinder_shade(cx: float, rx: float, light: np.ndarray,
     return shade
 
 
+_COORDS: dict[int, np.ndarray] = {}
+
+
 class Canvas:
     """An RGB drawing surface `supersample` times finer than `resolution`, with a part map."""
 
@@ -330,7 +333,10 @@ class Canvas:
                  num_parts: int = 256):
         self.resolution, self.ss = resolution, supersample
         self.n = n = resolution * supersample
-        coords = ((np.arange(n) + 0.5) / n).astype(np.float32)
+        coords = _COORDS.get(n)
+        if coords is None:  # the sub-pixel centres, made once per size (read-only, shared)
+            coords = _COORDS[n] = ((np.arange(n) + 0.5) / n).astype(np.float32)
+            coords.flags.writeable = False
         self.xs, self.ys = coords[None, :], coords[:, None]
         # Planar [3, n, n]: broadcasting a colour over a window is several times faster
         # than over an interleaved [n, n, 3] array.
@@ -404,7 +410,11 @@ class Canvas:
         rgb = total[..., 0]
         for j in range(1, s):
             rgb = rgb + total[..., j]
-        return (_clip(rgb * (255 / (s * s)), 0, 255) + 0.5).astype(np.uint8).transpose(1, 2, 0)
+        rgb = rgb * (255 / (s * s))  # a new array (rgb may view the canvas): then in place
+        np.maximum(rgb, 0, out=rgb)
+        np.minimum(rgb, 255, out=rgb)
+        rgb += 0.5
+        return rgb.astype(np.uint8).transpose(1, 2, 0)
 
     def part_map(self) -> np.ndarray:
         """Majority part label per output pixel: uint8 [H, W]."""
