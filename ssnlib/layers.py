@@ -238,6 +238,25 @@ def _check_pair(h: torch.Tensor, in_channels: int, name: str) -> None:
                          f"got shape {tuple(h.shape)}")
 
 
+def _init_conv_weight(conv: nn.Module, in_channels: int, out_channels: int, kernel_size: int,
+                      demodulate: bool, upsample: bool) -> None:
+    """The fields both modulated convolutions share, and their raw weight [O, I, k, k]
+    (equalised lr: N(0, 1) at rest, scaled by 1/sqrt(fan_in) at run time)."""
+    conv.in_channels, conv.out_channels = in_channels, out_channels
+    conv.kernel_size, conv.demodulate, conv.upsample = kernel_size, demodulate, upsample
+    # rosinality stores [1, O, I, k, k], a 5-D tensor that breaks
+    # Module.to(memory_format=torch.channels_last): importers reshape it
+    conv.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+    conv.scale = 1 / math.sqrt(in_channels * kernel_size ** 2)
+    conv.padding = kernel_size // 2
+
+
+def _upsample_blur(blur_kernel: Sequence[float], kernel_size: int) -> Blur:
+    """The blur after a stride-2 transposed convolution with a ``kernel_size`` kernel."""
+    p = (len(blur_kernel) - 2) - (kernel_size - 1)
+    return Blur(blur_kernel, pad=((p + 1) // 2 + 1, p // 2 + 1), upsample_factor=2)
+
+
 class ModulatedConv2d(nn.Module):
     """StyleGAN2's modulated convolution with a style *vector* per sample.
 
@@ -252,18 +271,10 @@ class ModulatedConv2d(nn.Module):
                  demodulate: bool = True, upsample: bool = False,
                  blur_kernel: Sequence[float] = DEFAULT_BLUR):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.demodulate, self.upsample = kernel_size, demodulate, upsample
-        # [O, I, k, k]; rosinality stores [1, O, I, k, k], a 5-D tensor that breaks
-        # Module.to(memory_format=torch.channels_last): importers reshape it
-        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size,
-                                               kernel_size))
-        self.scale = 1 / math.sqrt(in_channels * kernel_size ** 2)
-        self.padding = kernel_size // 2
+        _init_conv_weight(self, in_channels, out_channels, kernel_size, demodulate, upsample)
         self.modulation = EqualLinear(style_dim, in_channels, bias_init=1.0)
         if upsample:
-            p = (len(blur_kernel) - 2) - (kernel_size - 1)
-            self.blur = Blur(blur_kernel, pad=((p + 1) // 2 + 1, p // 2 + 1), upsample_factor=2)
+            self.blur = _upsample_blur(blur_kernel, kernel_size)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         _check_pair(x, self.in_channels, type(self).__name__)
@@ -345,19 +356,11 @@ class SpatiallyModulatedConv2d(nn.Module):
                  style_dim: int | None = None, demodulate: bool = True, upsample: bool = False,
                  blur_kernel: Sequence[float] = DEFAULT_BLUR):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.demodulate, self.upsample = kernel_size, demodulate, upsample
-        # [O, I, k, k]; rosinality stores [1, O, I, k, k], a 5-D tensor that breaks
-        # Module.to(memory_format=torch.channels_last): importers reshape it
-        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size,
-                                               kernel_size))
-        self.scale = 1 / math.sqrt(in_channels * kernel_size ** 2)
-        self.padding = kernel_size // 2
+        _init_conv_weight(self, in_channels, out_channels, kernel_size, demodulate, upsample)
         self.modulation = (EqualConv2d(style_dim, in_channels, 1, bias_init=1.0)
                            if style_dim is not None else None)
         if upsample:
-            p = (len(blur_kernel) - 2) - (kernel_size - 1)
-            self.blur = Blur(blur_kernel, pad=((p + 1) // 2 + 1, p // 2 + 1), upsample_factor=2)
+            self.blur = _upsample_blur(blur_kernel, kernel_size)
             # transposed-conv padding of the fused kernel blur * w (see variance_kernel)
             self.fused_padding = len(blur_kernel) - 1 - self.blur.pad[0]
 
