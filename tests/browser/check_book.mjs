@@ -6,22 +6,15 @@
 //   node tests/browser/check_book.mjs jupyter_book/_build/html jupyter_book/_build/screens
 //
 // Exit status 1 if any page fails a check.
-import { createServer } from "node:http";
-import { readFile, readdir, mkdir, writeFile } from "node:fs/promises";
-import { extname, join, relative, resolve, sep } from "node:path";
-import { chromium } from "playwright-core";
+import { readdir, mkdir, writeFile } from "node:fs/promises";
+import { join, relative, resolve, sep } from "node:path";
+import { launchChromium, serveStatic } from "./lib.mjs";
 
 const [root, screens] = process.argv.slice(2).map((p) => resolve(p));
 if (!root || !screens) {
   console.error("usage: node check_book.mjs HTML_DIR SCREENS_DIR");
   process.exit(2);
 }
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const TYPES = {
-  ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
-  ".png": "image/png", ".json": "application/json", ".woff": "font/woff", ".woff2": "font/woff2",
-  ".ttf": "font/ttf", ".eot": "application/vnd.ms-fontobject", ".txt": "text/plain",
-};
 // Pages that are generated chrome rather than content.
 const SKIP = new Set(["search.html", "genindex.html"]);
 
@@ -36,25 +29,9 @@ async function pages(dir) {
   return found.sort();
 }
 
-const server = createServer(async (req, res) => {
-  const path = resolve(join(root, decodeURIComponent(new URL(req.url, "http://x").pathname)));
-  if (!path.startsWith(root + sep) && path !== root) { res.writeHead(403).end(); return; }
-  try {
-    const body = await readFile(path);
-    res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" });
-    res.end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-const origin = `http://127.0.0.1:${server.address().port}`;
+const { origin, close } = await serveStatic(root);
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 await mkdir(screens, { recursive: true });
 const report = [];
 let failed = 0;
@@ -99,7 +76,7 @@ for (const file of await pages(root)) {
   await page.close();
 }
 await browser.close();
-server.close();
+close();
 await writeFile(join(screens, "report.json"), JSON.stringify(report, null, 2));
 console.log(`${report.length - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

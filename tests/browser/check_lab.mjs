@@ -16,14 +16,12 @@
 // Takes about a minute; exit status 1 on any failure.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer as httpServer } from "node:http";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, resolve, sep } from "node:path";
-import { chromium } from "playwright-core";
+import { dirname, join, resolve } from "node:path";
+import { launchChromium, serveStatic } from "./lib.mjs";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const JUPYTER = resolve(process.env.JUPYTER ?? ".venv/bin/jupyter");
 const shot = process.argv[2] ? resolve(process.argv[2]) : null;
 const BOOK = resolve("jupyter_book");
@@ -78,20 +76,7 @@ async function checkStatic(browser, dir, problems, screenshot) {
   await cp(join(BOOK, "_vendor", "html-manager"), join(dir, "html-manager"), { recursive: true });
   const python = join(dirname(JUPYTER), "python");
   await writeFile(join(dir, "index.html"), execFileSync(python, ["-c", STATIC_PAGE]));
-  const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
-  const files = httpServer(async (req, res) => {
-    const path = resolve(join(dir, decodeURIComponent(new URL(req.url, "http://x").pathname)));
-    if (!path.startsWith(dir + sep)) { res.writeHead(403).end(); return; }
-    try {
-      const body = await readFile(path);
-      res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((ok) => files.listen(0, "127.0.0.1", ok));
-  const here = `http://127.0.0.1:${files.address().port}`;
+  const { origin: here, close: closeFiles } = await serveStatic(dir);
   const page = await browser.newPage();
   page.on("pageerror", (err) => problems.push(`static page error: ${err.message}`));
   page.on("console", (msg) => {
@@ -124,7 +109,7 @@ async function checkStatic(browser, dir, problems, screenshot) {
     if (screenshot) await page.screenshot({ path: screenshot });
   } finally {
     await page.close();
-    files.close();
+    closeFiles();
   }
 }
 
@@ -163,11 +148,7 @@ try {
     await new Promise((ok) => setTimeout(ok, 500));
   }
   log(`JupyterLab up on ${origin}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
   await page.route("**/*", (route) => {
