@@ -31,13 +31,23 @@ def test_there_are_chapters_and_every_file_is_a_pair():
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
 def test_twin_matches_source_and_every_code_cell_ran(source):
-    twin = nbformat.read(str(chapters.twin_of(source)), as_version=4)
-    assert chapters.cell_signature(twin) == chapters.cell_signature(jupytext.read(source)), (
-        f"{source.name} changed since its twin was executed: run `make chapters`")
-    counts = [c.execution_count for c in twin.cells if c.cell_type == "code"]
-    assert counts and None not in counts, f"{source.stem}.ipynb has unexecuted code cells"
-    # One clean top-to-bottom run, not cells executed out of order by hand.
-    assert counts == list(range(1, len(counts) + 1)), f"{source.stem}.ipynb counts: {counts}"
+    assert chapters.check([source]) == []
+
+
+def test_check_catches_a_stale_or_unexecuted_twin(tmp_path):
+    source, twin = tmp_path / "00_setup.py", tmp_path / "00_setup.ipynb"
+    shutil.copy(SOURCES[0], source)
+    shutil.copy(chapters.twin_of(SOURCES[0]), twin)
+    assert chapters.check([source]) == []
+    source.write_text(source.read_text() + "\n# %%\nprint('new cell')\n")
+    assert any("cells differ" in p for p in chapters.check([source]))
+    shutil.copy(SOURCES[0], source)
+    nb = nbformat.read(str(twin), as_version=4)
+    next(c for c in nb.cells if c.cell_type == "code").execution_count = None
+    nbformat.write(nb, str(twin))
+    assert any("execution counts" in p for p in chapters.check([source]))
+    twin.unlink()
+    assert any("no executed twin" in p for p in chapters.check([source]))
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
