@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
 
 import ssnlib
@@ -21,10 +22,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("ssnlib.train.cli:add_sample_command", "sample a PNG grid from a checkpoint"),
     "resample": ("ssnlib.resample.command:add_resample_command",
                  "resample blocks of a sampled or inverted image; writes before/after/diff PNGs"),
+    "part-gallery": ("ssnlib.resample.parts:add_part_gallery_command",
+                     "resample the blocks covering a part (a tower, the hair) of a zoo model"),
     "prepare-data": ("ssnlib.data.prepare:add_prepare_data_command",
                      "pack images or a procedural dataset into a fast uint8 archive"),
     "eval": ("ssnlib.metrics.command:add_eval_command",
              "FID, KID, PPL, distortion and locality of a generator, as JSON"),
+    "export": ("ssnlib.train.export:add_export_command",
+               "ship a run's EMA generator in the model zoo (data/checkpoints)"),
+    "results": ("ssnlib.metrics.results:add_results_command",
+                "Tables 1 and 2 and the Pareto plot of the zoo (data/checkpoints/RESULTS.md)"),
     "train-featurenet": ("ssnlib.metrics.train_featurenet:add_train_featurenet_command",
                          "train the domain feature network used by the metrics"),
 }
@@ -55,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                                   description=COMMANDS[known.command][1])
     run = getattr(importlib.import_module(module_name), func_name)(sub)
     args = sub.parse_args(argv[1:])
+    args.command_line = "ssn " + shlex.join(argv)     # recorded by commands that write results
     return int(run(args) or 0)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import random
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -107,6 +109,23 @@ def environment_report() -> dict[str, str]:
     if device.type == "cuda":
         report["gpu"] = torch.cuda.get_device_name(device)
     return report
+
+
+def git_state(*paths: str | Path) -> dict:
+    """The repository's commit and the uncommitted changes under ``paths`` (``git status
+    --porcelain`` lines; all of the tree if none), for manifests; "unknown" outside a checkout."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], capture_output=True, text=True, cwd=root,
+                                  check=True).stdout.rstrip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+
+    dirty = git("status", "--porcelain", "--", *map(str, paths))
+    return {"commit": git("rev-parse", "HEAD").strip(),
+            "dirty": dirty.splitlines() if dirty != "unknown" else dirty}
 
 
 def add_info_command(parser):

@@ -3,6 +3,7 @@
     ssn eval --ckpt runs/faces64 --metrics fid,kid,ppl,distortion,locality,parts \\
         --ref faces --num 2000 --out result.json
     ssn eval --arch ssn --config tiny --weights g.safetensors --metrics distortion --num 64 ...
+    ssn eval --pretrained faces32-ssn-ld100 --metrics distortion,locality --num 1000 --record
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ def add_eval_command(parser: argparse.ArgumentParser):
     src.add_argument("--arch", help="stylegan2, ssn or spade (without --ckpt)")
     src.add_argument("--config", help="named config, e.g. tiny, small (without --ckpt)")
     src.add_argument("--weights", help="safetensors generator state dict (with --arch)")
+    src.add_argument("--pretrained", metavar="NAME", help="a model of the zoo "
+                     "(ssnlib.pretrained.names())")
+    parser.add_argument("--record", action="store_true", help="with --pretrained: store the "
+                        "scores in the model's manifest.json")
     parser.add_argument("--metrics", default="fid,kid,ppl,distortion,locality",
                         help=f"comma-separated subset of {','.join(METRICS)}")
     parser.add_argument("--num", type=int, default=1000, help="generated samples per metric")
@@ -55,8 +60,20 @@ def add_eval_command(parser: argparse.ArgumentParser):
     def run(args) -> int:
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
         device = get_device(args.device)
-        G = load_eval_generator(args.ckpt, args.arch, args.config, args.weights, args.net,
-                                device)
+        if args.record and not args.pretrained:
+            print("ssn eval: error: --record needs --pretrained NAME", file=sys.stderr)
+            return 2
+        if args.pretrained:
+            from ssnlib import pretrained
+
+            try:
+                G = pretrained.load(args.pretrained, device)
+            except KeyError as err:
+                print(f"ssn eval: error: {err.args[0]}", file=sys.stderr)
+                return 2
+        else:
+            G = load_eval_generator(args.ckpt, args.arch, args.config, args.weights, args.net,
+                                    device)
         kwargs = {} if args.cache is None else {"cache_dir": args.cache}
         result = evaluate(G, metrics, args.num, args.ref, args.ref_num, args.ref_seed,
                           features=args.features, seed=args.seed, batch=args.batch,
@@ -66,12 +83,17 @@ def add_eval_command(parser: argparse.ArgumentParser):
                           bf16=not args.no_bf16, **kwargs)
         report = {"metrics": result, "generator": {"ckpt": args.ckpt, "arch": args.arch,
                                                    "config": args.config,
-                                                   "weights": args.weights},
-                  "args": {k: v for k, v in vars(args).items()},
-                  "command": "ssn eval " + " ".join(sys.argv[2:]),
+                                                   "weights": args.weights,
+                                                   "pretrained": args.pretrained},
+                  "args": {k: v for k, v in vars(args).items() if k != "command_line"},
+                  "command": args.command_line,
                   "environment": {**environment_report(), "device": str(device),
                                   "torch": torch.__version__}}
         text = json.dumps(report, indent=1, default=str)
+        if args.record:
+            from ssnlib.train.export import record_metrics
+
+            print(f"recorded in {record_metrics(args.pretrained, json.loads(text))}")
         if args.out:
             Path(args.out).write_text(text + "\n")
             print(f"wrote {args.out}")

@@ -52,7 +52,7 @@ ATTRIBUTE_PARTS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def _readings(extractor: DomainFeatures, images: torch.Tensor, domain: str, heads: list[int],
+def readings(extractor: DomainFeatures, images: torch.Tensor, domain: str, heads: list[int],
               with_parts: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     out = extractor.predict(images, with_parts=with_parts)
     attrs = torch.stack([out["discrete"][j].argmax(1) for j in heads], 1)     # [B, n_attr]
@@ -69,7 +69,7 @@ def detect_domain(extractor: DomainFeatures, images: torch.Tensor) -> str:
     return extractor.schema.domains[int(votes.mode().values)]
 
 
-def _attribute_table(schema, domain: str) -> tuple[list[str], list[int], torch.Tensor]:
+def attribute_table(schema, domain: str) -> tuple[list[str], list[int], torch.Tensor]:
     """Scored attributes, their head indices and the [n_attr, n_parts] 'shows' matrix."""
     if domain not in ATTRIBUTE_PARTS:
         raise ValueError(f"no part rule for domain {domain!r}; known: {sorted(ATTRIBUTE_PARTS)}")
@@ -94,11 +94,11 @@ def part_locality(G, extractor: DomainFeatures, count: int, seed: int = 0, batch
         base = G(z, noise=noise).float()
         if counts is None:
             domain = domain or detect_domain(extractor, base)
-            attrs, heads, shows = _attribute_table(extractor.schema, domain)
+            attrs, heads, shows = attribute_table(extractor.schema, domain)
             counts = {k: torch.zeros(len(attrs), dtype=torch.long)
                       for k in ("outside", "outside_changed", "touching", "touching_changed")}
             cells = torch.arange(grid.n_blocks, device=z.device).reshape(1, 1, grid.n_h, grid.n_w)
-        base_attrs, parts = _readings(extractor, base, domain, heads, True)
+        base_attrs, parts = readings(extractor, base, domain, heads, True)
         onehot = F.one_hot(parts, shows.shape[1]).float()                     # [B, 64, 64, P]
         area = onehot.sum((1, 2))                                              # [B, P]
         shown = (area >= min_pixels)[:, None, :] & shows[None]                 # [B, A, P]
@@ -110,7 +110,7 @@ def part_locality(G, extractor: DomainFeatures, count: int, seed: int = 0, batch
             outside = has & ((inside[:, None] * shown).sum(2) / shown_area <= tolerance)
             touching = has & ~outside
             moved = G(torch.where(cells == a, z_fresh, z), noise=noise).float()
-            changed = _readings(extractor, moved, domain, heads, False)[0] != base_attrs
+            changed = readings(extractor, moved, domain, heads, False)[0] != base_attrs
             counts["outside"] += outside.sum(0)
             counts["outside_changed"] += (outside & changed).sum(0)
             counts["touching"] += touching.sum(0)

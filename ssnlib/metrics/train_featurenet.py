@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from tqdm.auto import tqdm
 from ssnlib.metrics.featurenet import DEFAULT_DIR, INPUT_SIZE, WIDTHS, DomainNet
 from ssnlib.metrics.labelled import Labelled, render_labelled
 from ssnlib.metrics.schema import DOMAINS, Schema
+from ssnlib.utils import git_state
 
 TRAIN_SEED, HELDOUT_SEED = 0, 1
 CONTINUOUS_TOLERANCE = 0.1   # a continuous prediction "hits" within 10% of the attribute range
@@ -85,14 +85,6 @@ def evaluate(net: DomainNet, data: Labelled, batch_size: int = 256) -> dict:
     return scores
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def train(args: argparse.Namespace, command: str) -> dict:
     """Train with the parsed arguments of :func:`add_arguments`; ``command`` is recorded in the
     manifest as the command that reproduces the run."""
@@ -129,12 +121,13 @@ def train(args: argparse.Namespace, command: str) -> dict:
               "heldout_seed": HELDOUT_SEED, "batch": args.batch, "lr": args.lr,
               "weight_decay": args.weight_decay, "seed": args.seed,
               "continuous_tolerance": CONTINUOUS_TOLERANCE}
+    git = git_state(Path(__file__).parent)
     manifest = {
         "name": "ssnlib domain feature network",
         "command": command,
-        "config": config, "schema": schema.to_dict(), "git_commit": _git("rev-parse", "HEAD"),
-        # uncommitted changes to this package at training time, if any
-        "git_dirty": _git("status", "--porcelain", "--", str(Path(__file__).parent)).splitlines(),
+        "config": config, "schema": schema.to_dict(),
+        # the commit, and uncommitted changes to this package at training time, if any
+        "git_commit": git["commit"], "git_dirty": git["dirty"],
         "steps": args.steps, "images_seen": args.steps * args.batch,
         "wall_time_s": {"render": round(render_s, 1), "train": round(train_s, 1)},
         "device": "cpu", "threads": torch.get_num_threads(),

@@ -1,0 +1,243 @@
+"""Our Tables 1 and 2 and the quality/distortion Pareto plot, built from the zoo's manifests.
+
+``ssn results`` rewrites the generated part of ``data/checkpoints/RESULTS.md`` (between the
+``<!-- results:begin -->`` and ``<!-- results:end -->`` markers; the discussion around them is
+written by hand) and ``data/checkpoints/pareto.png``. Every number comes from a model's
+``manifest.json`` (``ssn eval --pretrained NAME --record``), so the tables cannot drift from the
+shipped models; a test checks that the file is up to date.
+
+The paper's numbers (256x256 FFHQ and LSUN Churches, after transfer from StyleGAN2) are quoted
+beside ours. They are not on the same scale: our FID, KID and PPL are measured in the shipped
+domain network's feature space on 32 px procedural images, and our distortion is
+:mod:`ssnlib.metrics.distortion`'s definition (the paper does not publish its normalisation).
+Compare orderings and ratios, not values.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from pathlib import Path
+
+from ssnlib import pretrained
+
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+# Paper, Table 1 (FID, PPL) and Table 2 (FFHQ: FID, PPL, distortion by lambda_D)
+PAPER_TABLE1 = {"faces": {"stylegan2": (19.76, 137.33), "ssn": (12.24, 151.01)},
+                "skylines": {"stylegan2": (3.65, 340.72), "ssn": (8.68, 282.75)}}
+PAPER_TABLE2 = {0: (12.24, 151, 0.028), 1: (13.47, 154, 0.028), 10: (12.80, 130, 0.017),
+                100: (15.24, 83, 0.0043), 1000: (66.74, 75, 0.0004),
+                10000: (128.99, 55, 0.0001)}
+PAPER_NAMES = {"faces": "FFHQ", "skylines": "LSUN Churches"}
+
+# The issue's targets: (what, test on our numbers)
+TARGETS = {
+    "fid_ssn0_vs_stylegan2": ("SSN (lambda_D = 0) FID within 1.3x of StyleGAN2's", 1.3),
+    "distortion_cut_at_100": ("lambda_D = 100 cuts distortion >= 5x vs lambda_D = 0", 5.0),
+    "fid_rise_at_100": ("lambda_D = 100 raises FID by <= 30% vs lambda_D = 0", 1.3),
+}
+
+
+def score(m: dict, metric: str, key: str | None = None) -> float:
+    """A recorded score of a manifest (``nan`` if not recorded)."""
+    entry = m.get("metrics", {}).get(metric)
+    if entry is None:
+        return math.nan
+    return float(entry[key or metric])
+
+
+def models(directory: str | Path | None = None) -> list[dict]:
+    """Every zoo manifest, sorted by dataset, architecture and lambda_D."""
+    order = {"stylegan2": 0, "ssn": 1, "spade": 2}
+    ms = [pretrained.manifest(n, directory) for n in pretrained.names(directory)]
+    return sorted(ms, key=lambda m: (m["training"]["dataset"], order[m["model"]["arch"]],
+                                     m["training"]["lambda_D"]))
+
+
+def label(m: dict) -> str:
+    arch = {"stylegan2": "StyleGAN2", "ssn": "SSN", "spade": "SPADE"}[m["model"]["arch"]]
+    if m["model"]["arch"] == "stylegan2":
+        return f"Baseline {arch}"
+    return f"{arch}, λ_D = {m['training']['lambda_D']:g}"
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    return f"{x:.{digits}g}"
+
+
+def _find(ms: list[dict], dataset: str, arch: str, lam: float | None = None) -> dict | None:
+    for m in ms:
+        if (m["training"]["dataset"] == dataset and m["model"]["arch"] == arch
+                and (lam is None or m["training"]["lambda_D"] == lam)):
+            return m
+    return None
+
+
+def target_checks(ms: list[dict]) -> dict[str, dict]:
+    """The issue's three targets on the faces models: each with its ratio and pass/fail
+    (``None`` when a needed model or score is missing)."""
+    sg2, s0, s100 = (_find(ms, "faces", "stylegan2"), _find(ms, "faces", "ssn", 0),
+                     _find(ms, "faces", "ssn", 100))
+    out = {}
+
+    def check(key, ratio, ok):
+        out[key] = {"what": TARGETS[key][0], "ratio": ratio,
+                    "pass": None if ratio is None or math.isnan(ratio) else bool(ok(ratio))}
+
+    limit = {k: v[1] for k, v in TARGETS.items()}
+    check("fid_ssn0_vs_stylegan2", score(s0, "fid") / score(sg2, "fid") if s0 and sg2 else None,
+          lambda r: r <= limit["fid_ssn0_vs_stylegan2"])
+    check("distortion_cut_at_100", score(s0, "distortion") / score(s100, "distortion")
+          if s0 and s100 else None, lambda r: r >= limit["distortion_cut_at_100"])
+    check("fid_rise_at_100", score(s100, "fid") / score(s0, "fid") if s0 and s100 else None,
+          lambda r: r <= limit["fid_rise_at_100"])
+    return out
+
+
+def _table1(ms: list[dict]) -> list[str]:
+    lines = ["| Dataset | Model | FID (ours) | KID (ours) | PPL (ours) | "
+             "paper dataset | FID (paper) | PPL (paper) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for dataset in ("faces", "skylines"):
+        for arch in ("stylegan2", "ssn"):
+            m = _find(ms, dataset, arch, None if arch == "stylegan2" else 0)
+            if m is None and arch == "ssn":
+                m = _find(ms, dataset, arch)                   # the lowest lambda_D shipped
+            if m is None:
+                continue
+            pf, pp = PAPER_TABLE1[dataset][arch]
+            lines.append(f"| {dataset} | {label(m)} (`{m['name']}`) | {_fmt(score(m, 'fid'))} "
+                         f"| {_fmt(score(m, 'kid'))} | {_fmt(score(m, 'ppl'))} | "
+                         f"{PAPER_NAMES[dataset]} | {pf} | {pp} |")
+    return lines
+
+
+def _table2(ms: list[dict], dataset: str) -> list[str]:
+    lines = ["| Model | FID | KID | PPL | Distortion (± s.e.) | leak ratio | part leak rate "
+             "| images seen | paper FID | paper PPL | paper distortion |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for m in ms:
+        if m["training"]["dataset"] != dataset:
+            continue
+        lam = m["training"]["lambda_D"]
+        paper = (PAPER_TABLE2.get(int(lam)) if m["model"]["arch"] == "ssn" and dataset ==
+                 "faces" else None)
+        if m["model"]["arch"] == "stylegan2" and dataset == "faces":
+            paper = (*PAPER_TABLE1["faces"]["stylegan2"], None)
+        p = [_fmt(v) if v is not None else "N/A" for v in paper] if paper else ["–"] * 3
+        spatial = m["model"]["arch"] != "stylegan2"
+        se = score(m, "distortion", "distortion_se")
+        dist = f"{_fmt(score(m, 'distortion'))} ± {_fmt(se, 2)}" if spatial else "N/A"
+        leak = _fmt(score(m, "locality", "leak_ratio")) if spatial else "N/A"
+        parts = _fmt(score(m, "parts", "leak_rate")) if spatial else "N/A"
+        lines.append(f"| {label(m)} (`{m['name']}`) | {_fmt(score(m, 'fid'))} | "
+                     f"{_fmt(score(m, 'kid'))} | {_fmt(score(m, 'ppl'))} | {dist} | {leak} | "
+                     f"{parts} | {m['training']['images_seen']:,} | {' | '.join(p)} |")
+    return lines
+
+
+def _counts(ms: list[dict]) -> list[str]:
+    seen = {}
+    for m in ms:
+        for metric, entry in m.get("metrics", {}).items():
+            n = entry.get("num", entry.get("count"))
+            seen.setdefault(metric, set()).add(n)
+    return [f"`{k}`: {', '.join(str(n) for n in sorted(v))} samples" for k, v in
+            sorted(seen.items())]
+
+
+def render_tables(ms: list[dict]) -> str:
+    """The generated Markdown: Tables 1 and 2, the skylines rows, the targets, sample counts."""
+    out = ["### Table 1: StyleGAN2 vs SSN without distortion regularisation", ""]
+    out += _table1(ms)
+    out += ["", "### Table 2: the λ_D sweep on faces (and SPADE)", ""]
+    out += _table2(ms, "faces")
+    out += ["", "### Skylines (the paper's LSUN Churches column)", ""]
+    out += _table2(ms, "skylines")
+    out += ["", "### Targets (faces)", "", "| Target | Ratio | Result |", "| --- | --- | --- |"]
+    for check in target_checks(ms).values():
+        result = {None: "not measured", True: "pass", False: "**fail**"}[check["pass"]]
+        ratio = "–" if check["ratio"] is None else f"{check['ratio']:.2f}"
+        out.append(f"| {check['what']} | {ratio} | {result} |")
+    out += ["", "Sample counts per metric: " + "; ".join(_counts(ms)) + ".", "",
+            "![FID against distortion](pareto.png)"]
+    return "\n".join(out)
+
+
+def plot_pareto(ms: list[dict], path: str | Path) -> Path:
+    """FID against distortion for the spatial faces models (ours, left) and the paper's
+    Table 2 (right), log-scaled distortion, points labelled by lambda_D."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for arch, marker, colour in (("ssn", "o", "C0"), ("spade", "s", "C3")):
+        pts = [(score(m, "distortion"), score(m, "fid"), m["training"]["lambda_D"])
+               for m in ms if m["training"]["dataset"] == "faces" and m["model"]["arch"] == arch]
+        pts = [p for p in pts if not (math.isnan(p[0]) or math.isnan(p[1]))]
+        if not pts:
+            continue
+        pts.sort(key=lambda p: p[2])
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, color=colour,
+                label=arch.upper() if arch == "ssn" else "SPADE")
+        for d, f, lam in pts:
+            ax.annotate(f"λ={lam:g}", (d, f), textcoords="offset points", xytext=(4, 4),
+                        fontsize=8)
+    sg2 = _find(ms, "faces", "stylegan2")
+    if sg2 is not None and not math.isnan(score(sg2, "fid")):
+        ax.axhline(score(sg2, "fid"), color="gray", ls="--", label="StyleGAN2 FID")
+    ax.set(xscale="log", xlabel="distortion (ours, log)", ylabel="domain FID (ours)",
+           title="Ours: 32 px cartoon faces")
+    ax.legend(fontsize=8)
+    lams = sorted(PAPER_TABLE2)
+    bx.plot([PAPER_TABLE2[k][2] for k in lams], [PAPER_TABLE2[k][0] for k in lams], "o-",
+            color="C0", label="SSN")
+    for k in lams:
+        bx.annotate(f"λ={k:g}", (PAPER_TABLE2[k][2], PAPER_TABLE2[k][0]),
+                    textcoords="offset points", xytext=(4, 4), fontsize=8)
+    bx.axhline(PAPER_TABLE1["faces"]["stylegan2"][0], color="gray", ls="--",
+               label="StyleGAN2 FID")
+    bx.set(xscale="log", xlabel="distortion (paper, log)", ylabel="FID (paper)",
+           title="Paper, Table 2: FFHQ 256 px")
+    bx.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def write_results(directory: str | Path | None = None) -> Path:
+    """Rewrite the generated block of ``RESULTS.md`` (creating the file with empty prose if
+    missing) and ``pareto.png`` in the zoo folder; returns the Markdown path."""
+    root = pretrained.zoo_dir(directory)
+    ms = models(directory)
+    path = root / "RESULTS.md"
+    text = path.read_text() if path.is_file() else f"# Model zoo results\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{path} lacks the {BEGIN} / {END} markers")
+    text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END),
+                  lambda _: f"{BEGIN}\n{render_tables(ms)}\n{END}", text, flags=re.S)
+    path.write_text(text)
+    plot_pareto(ms, root / "pareto.png")
+    return path
+
+
+def add_results_command(parser):
+    """`ssn results`: Tables 1/2 in data/checkpoints/RESULTS.md and pareto.png, from the zoo."""
+    parser.add_argument("--zoo", help="zoo folder (default: SSN_ZOO or data/checkpoints)")
+
+    def run(args) -> int:
+        try:
+            print(f"wrote {write_results(args.zoo)}")
+        except ValueError as err:
+            print(f"ssn results: error: {err}", file=sys.stderr)
+            return 2
+        return 0
+    return run

@@ -1,0 +1,181 @@
+"""``ssn export``: ship a training run's EMA generator in the model zoo (:mod:`ssnlib.pretrained`).
+
+    ssn export --ckpt runs/zoo/faces32-ssn-ld100 --name faces32-ssn-ld100 \\
+        --launched-as "OMP_NUM_THREADS=1 ssn train --config configs/zoo/faces32.yaml"
+
+writes ``data/checkpoints/<name>/``: the weights as safetensors (fp16 by default), the full
+training config as YAML (``ssn train --config <that file>`` retrains the model from scratch),
+a reference strip of seeded images and ``manifest.json`` with the run's provenance. Scores are
+added later by ``ssn eval --pretrained NAME --record`` (:func:`record_metrics`). Every file is
+written atomically; exporting again replaces the folder's files but keeps recorded metrics whose
+weights are unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from PIL import Image
+
+from ssnlib.pretrained import CONFIG, MANIFEST, REFERENCE, WEIGHTS, sha256, zoo_dir
+from ssnlib.resample.render import to_uint8
+from ssnlib.train.checkpoint import atomic_write, load_checkpoint, resolve_checkpoint
+from ssnlib.train.config import from_dict
+from ssnlib.train.sample import sample_images
+from ssnlib.utils import git_state
+
+DTYPES = {"fp16": torch.float16, "fp32": torch.float32}
+REFERENCE_SEEDS = list(range(8))
+MAX_BYTES = 15 * 2**20          # the zoo's size limit per generator
+
+
+def run_wall_time(run_dir: Path) -> float | None:
+    """Seconds the training loop ran, summed from ``log.jsonl`` (``sec_per_step`` times the
+    steps of each logging interval); None without a log."""
+    log = run_dir / "log.jsonl"
+    if not log.is_file():
+        return None
+    total, last = 0.0, 0
+    for line in log.read_text().splitlines():
+        record = json.loads(line)
+        if "sec_per_step" in record:
+            total += record["sec_per_step"] * (record["step"] - last)
+            last = record["step"]
+    return total
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (how the README's commands read)."""
+    root = Path(__file__).resolve().parents[2]
+    path = path.resolve()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    atomic_write(path, lambda f: f.write((json.dumps(data, indent=1) + "\n").encode()))
+
+
+def export(ckpt: str | Path, name: str, out: str | Path | None = None, dtype: str = "fp16",
+           description: str = "", launched_as: str = "", command: str = "") -> Path:
+    """Export the EMA generator of ``ckpt`` (a checkpoint file or a run folder: its latest) as
+    zoo model ``name``; returns the model folder. ``command`` (the export command line) is
+    recorded in the manifest."""
+    from safetensors.torch import save
+
+    from ssnlib.models import generator_kwargs
+    from ssnlib.train.sample import load_generator
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+    path = resolve_checkpoint(ckpt)
+    state = load_checkpoint(path)
+    cfg = from_dict(state["config"])
+    folder = zoo_dir(out) / name
+    weights = {k: v.to(DTYPES[dtype]).contiguous() if v.is_floating_point() else v.contiguous()
+               for k, v in state["G_ema"].items()}
+    blob = save(weights, metadata={"name": name, "arch": cfg.model.arch})
+    if len(blob) > MAX_BYTES:
+        raise ValueError(f"{name}: {len(blob) / 2**20:.1f} MiB of weights exceeds the zoo's "
+                         f"{MAX_BYTES / 2**20:.0f} MiB limit; try --dtype fp16")
+    atomic_write(folder / WEIGHTS, lambda f: f.write(blob))
+    atomic_write(folder / CONFIG, lambda f: f.write(yaml.safe_dump(
+        cfg.to_dict(), sort_keys=False).encode()))
+
+    # the reference strip comes from the shipped (rounded) weights, as a user would load them
+    G = load_generator(path, "ema")
+    G.load_state_dict({k: v.float() for k, v in weights.items()})
+    images = sample_images(G, REFERENCE_SEEDS)
+    strip = Image.fromarray(np.concatenate([to_uint8(x) for x in images], 1))
+    buffer = io.BytesIO()
+    strip.save(buffer, format="PNG")
+    atomic_write(folder / REFERENCE, lambda f: f.write(buffer.getvalue()))
+
+    digest = sha256(folder / WEIGHTS)
+    old = folder / MANIFEST
+    metrics = {}
+    if old.is_file():
+        previous = json.loads(old.read_text())
+        if previous.get("weights", {}).get("sha256") == digest:
+            metrics = previous.get("metrics", {})       # same weights: the scores still hold
+    m = cfg.model
+    wall = run_wall_time(path.parent)
+    manifest = {
+        "name": name,
+        "description": description,
+        "model": {"arch": m.arch, "config": m.config,
+                  "kwargs": generator_kwargs(m.arch, m.config, resolution=cfg.data.resolution,
+                                             **m.overrides),
+                  "parameters": sum(p.numel() for p in G.parameters())},
+        "weights": {"file": WEIGHTS, "dtype": dtype, "sha256": digest,
+                    "bytes": (folder / WEIGHTS).stat().st_size, "net": "G_ema"},
+        "training": {
+            "command": f"ssn train --config {_shown(folder / CONFIG)}",
+            "launched_as": launched_as or None,
+            "dataset": cfg.data.path or cfg.data.name, "resolution": cfg.data.resolution,
+            "steps": state["step"], "images_seen": state["images_seen"],
+            "batch": cfg.batch, "lambda_D": cfg.reg.distortion_weight,
+            "wall_time_s": None if wall is None else round(wall, 1),
+            "wall_time_note": "training loop time summed from the run's log.jsonl",
+            "device": state["device_type"], "checkpoint": str(path),
+        },
+        "export": {"command": command or None,
+                   "date": datetime.date.today().isoformat(),
+                   "torch": torch.__version__.split("+")[0],
+                   **git_state("ssnlib", "configs")},
+        "reference": {"file": REFERENCE, "seeds": REFERENCE_SEEDS,
+                      "resolution": cfg.data.resolution,
+                      "how": "ssnlib.train.sample.sample_images(G, seeds): seed s draws z and "
+                             "the noise maps from torch.Generator().manual_seed(s)"},
+        "metrics": metrics,
+    }
+    write_json(folder / MANIFEST, manifest)
+    return folder
+
+
+def record_metrics(name: str, report: dict, directory: str | Path | None = None) -> Path:
+    """Store an ``ssn eval`` report's scores in model ``name``'s manifest, one entry per metric
+    with the command that produced it (replacing an earlier entry for the same metric)."""
+    from ssnlib.pretrained import model_dir
+
+    path = model_dir(name, directory) / MANIFEST
+    manifest = json.loads(path.read_text())
+    for metric, result in report["metrics"].items():
+        if metric == "time_s":
+            continue
+        manifest["metrics"][metric] = {**result, "command": report["command"],
+                                       "seed": report["args"]["seed"],
+                                       "time_s": report["metrics"]["time_s"],
+                                       "environment": report["environment"]}
+    write_json(path, manifest)
+    return path
+
+
+def add_export_command(parser):
+    """`ssn export --ckpt RUN --name NAME`: the EMA generator into ``data/checkpoints/NAME``."""
+    parser.add_argument("--ckpt", required=True, help="checkpoint file, or run folder (latest)")
+    parser.add_argument("--name", required=True, help="zoo name, e.g. faces32-ssn-ld100")
+    parser.add_argument("--out", help="zoo folder (default: SSN_ZOO or data/checkpoints)")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp16")
+    parser.add_argument("--description", default="", help="one line for the zoo's tables")
+    parser.add_argument("--launched-as", default="", help="the command that trained the run, "
+                        "as typed (recorded beside the config-file command)")
+
+    def run(args) -> int:
+        try:
+            folder = export(args.ckpt, args.name, args.out, args.dtype, args.description,
+                            args.launched_as, args.command_line)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"ssn export: error: {err}", file=sys.stderr)
+            return 2
+        size = (folder / WEIGHTS).stat().st_size
+        print(f"wrote {folder} ({math.ceil(size / 1024)} KiB of weights)")
+        return 0
+    return run

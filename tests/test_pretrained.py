@@ -1,0 +1,171 @@
+"""The model zoo's machinery on a freshly trained tiny run: export, load, reference images,
+recorded metrics, the generated results tables and the part-resample study."""
+
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from ssnlib import pretrained
+from ssnlib.blocks import BlockGrid
+from ssnlib.cli import main
+from ssnlib.metrics import results
+from ssnlib.resample.parts import covering_blocks, part_resample_study, save_part_gallery
+from ssnlib.resample.render import to_uint8
+from ssnlib.train import load_config, train
+from ssnlib.train.export import export, run_wall_time
+from ssnlib.train.sample import load_generator, sample_images
+
+TINY = ["model.overrides.channel_max=8", "model.overrides.z_dim=8", "model.overrides.w_dim=8",
+        "model.overrides.n_mlp=2", "model.d_overrides.channel_max=8", "data.length=32",
+        "batch=4", "log_every=1", "progress=false", "tensorboard=false", "n_samples=4",
+        "reg.pl_weight=0", "reg.distortion_weight=100", "steps=3"]
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """Two exported tiny runs (SSN lambda_D 100 and StyleGAN2) in a temporary zoo."""
+    root = tmp_path_factory.mktemp("zoo")
+    runs = {}
+    for name, extra in (("toy-ssn-ld100", []),
+                        ("toy-stylegan2", ["model.arch=stylegan2",
+                                           "reg.distortion_weight=0"])):
+        run = root / "runs" / name
+        train(load_config(None, [*TINY, f"run_dir={run}", *extra]))
+        export(run, name, root / "zoo", description=name, launched_as="pytest")
+        runs[name] = run
+    return root / "zoo", runs
+
+
+def test_export_writes_a_complete_manifest(zoo):
+    directory, runs = zoo
+    assert pretrained.names(directory) == ["toy-ssn-ld100", "toy-stylegan2"]
+    m = pretrained.manifest("toy-ssn-ld100", directory)
+    assert m["model"]["arch"] == "ssn" and m["model"]["kwargs"]["channel_max"] == 8
+    t = m["training"]
+    assert (t["steps"], t["images_seen"], t["batch"], t["lambda_D"]) == (3, 12, 4, 100)
+    assert t["wall_time_s"] == pytest.approx(run_wall_time(runs["toy-ssn-ld100"]), abs=0.1)
+    assert t["wall_time_s"] > 0 and t["device"] == "cpu" and t["launched_as"] == "pytest"
+    assert len(m["export"]["commit"]) == 40 or m["export"]["commit"] == "unknown"
+    assert m["weights"]["dtype"] == "fp16" and m["weights"]["bytes"] < 15 * 2**20
+    assert m["weights"]["sha256"] == pretrained.sha256(
+        directory / "toy-ssn-ld100" / pretrained.WEIGHTS)
+    # the shipped config retrains the same model
+    cfg = load_config(directory / "toy-ssn-ld100" / pretrained.CONFIG)
+    assert cfg.model.overrides["channel_max"] == 8 and cfg.steps == 3
+    assert t["command"].endswith("toy-ssn-ld100/config.yaml")
+
+
+def test_load_matches_the_checkpoint_up_to_fp16(zoo):
+    directory, runs = zoo
+    for name, run in runs.items():
+        G = pretrained.load(name, directory=directory)
+        assert not G.training and all(not p.requires_grad for p in G.parameters())
+        assert all(p.dtype == torch.float32 for p in G.parameters())
+        full = load_generator(run)
+        for (k, a), (_, b) in zip(G.state_dict().items(), full.state_dict().items(),
+                                  strict=True):
+            assert torch.allclose(a, b, rtol=1e-3, atol=1e-3), k
+        seeds, ref = pretrained.reference_images(name, directory)
+        got = np.stack([to_uint8(x) for x in sample_images(G, seeds)])
+        assert ref.shape == got.shape and np.abs(ref.astype(int) - got).max() <= 1
+
+
+def test_unknown_name_and_damaged_weights_are_clear_errors(zoo, tmp_path):
+    directory, _ = zoo
+    with pytest.raises(KeyError, match="known: toy-ssn-ld100, toy-stylegan2"):
+        pretrained.load("faces", directory=directory)
+    broken = tmp_path / "toy-ssn-ld100"
+    broken.mkdir()
+    for f in (pretrained.MANIFEST, pretrained.WEIGHTS):
+        data = (directory / "toy-ssn-ld100" / f).read_bytes()
+        (broken / f).write_bytes(data[:-8] + b"\0" * 8 if f == pretrained.WEIGHTS else data)
+    with pytest.raises(ValueError, match="SHA-256 differs"):
+        pretrained.load("toy-ssn-ld100", directory=tmp_path)
+
+
+def test_eval_record_and_results_tables(zoo, monkeypatch, tmp_path):
+    directory, _ = zoo
+    monkeypatch.setenv("SSN_ZOO", str(directory))
+    for name in ("toy-ssn-ld100", "toy-stylegan2"):
+        metrics = "kid,fid" if "stylegan2" in name else "distortion,locality,fid"
+        assert main(["eval", "--pretrained", name, "--metrics", metrics, "--ref", "faces",
+                     "--num", "8", "--batch", "4", "--cache", str(tmp_path), "--record"]) == 0
+    m = pretrained.manifest("toy-ssn-ld100")
+    assert set(m["metrics"]) == {"distortion", "locality", "fid"}
+    assert m["metrics"]["distortion"]["count"] == 8
+    assert m["metrics"]["fid"]["command"].startswith("ssn eval --pretrained toy-ssn-ld100")
+    # recording again replaces only the metrics it measured
+    assert main(["eval", "--pretrained", "toy-ssn-ld100", "--metrics", "distortion", "--num",
+                 "4", "--batch", "4", "--record"]) == 0
+    m2 = pretrained.manifest("toy-ssn-ld100")
+    assert m2["metrics"]["distortion"]["count"] == 4 and m2["metrics"]["fid"] == m["metrics"][
+        "fid"]
+    assert main(["eval", "--arch", "ssn", "--config", "tiny", "--metrics", "distortion",
+                 "--record"]) == 2
+
+    path = results.write_results(directory)
+    text = path.read_text()
+    ssn_fid = results.score(m2, "fid")
+    assert f"`toy-ssn-ld100`) | {results._fmt(ssn_fid)}" in text
+    assert "Baseline StyleGAN2 (`toy-stylegan2`)" in text and "12.24" in text
+    assert (directory / "pareto.png").stat().st_size > 1000
+    # the prose outside the markers survives a rewrite
+    path.write_text("# Results\n\nhand-written.\n\n" + text[text.index(results.BEGIN):])
+    results.write_results(directory)
+    assert path.read_text().startswith("# Results\n\nhand-written.")
+
+
+def test_target_checks_compute_the_issue_ratios():
+    def model(arch, lam, fid, dist=None):
+        metrics = {"fid": {"fid": fid}}
+        if dist is not None:
+            metrics["distortion"] = {"distortion": dist}
+        return {"model": {"arch": arch}, "training": {"dataset": "faces", "lambda_D": lam},
+                "metrics": metrics}
+    ms = [model("stylegan2", 0, 10.0), model("ssn", 0, 12.0, 0.02), model("ssn", 100, 16.5,
+                                                                           0.003)]
+    checks = results.target_checks(ms)
+    assert checks["fid_ssn0_vs_stylegan2"]["ratio"] == pytest.approx(1.2)
+    assert checks["fid_ssn0_vs_stylegan2"]["pass"] is True
+    assert checks["distortion_cut_at_100"]["ratio"] == pytest.approx(20 / 3)
+    assert checks["distortion_cut_at_100"]["pass"] is True
+    assert checks["fid_rise_at_100"]["ratio"] == pytest.approx(1.375)
+    assert checks["fid_rise_at_100"]["pass"] is False
+    assert results.target_checks(ms[:1])["distortion_cut_at_100"]["pass"] is None
+
+
+def test_covering_blocks_takes_the_fullest_and_every_large_share():
+    grid = BlockGrid(4, 4, 32, 32)
+    mask = torch.zeros(32, 32, dtype=torch.bool)
+    mask[0:8, 0:8] = True                 # all of block 0
+    mask[8:12, 0:8] = True                # half as much in block 4
+    mask[31, 31] = True                   # one pixel in block 15
+    assert covering_blocks(grid, mask, 0.25) == [0, 4]
+    assert covering_blocks(grid, mask, 0.9) == [0]
+    assert covering_blocks(grid, torch.zeros(32, 32, dtype=torch.bool), 0.25) == []
+
+
+def test_part_study_resamples_only_the_chosen_blocks(zoo, tmp_path):
+    directory, _ = zoo
+    G = pretrained.load("toy-ssn-ld100", directory=directory)
+    studies = part_resample_study(G, "face+hair+background", "faces", [0, 1], n_resamples=2,
+                                  min_pixels=1)
+    assert [s.seed for s in studies] == [0, 1]
+    for s in studies:
+        assert s.blocks and len(s.resamples) == 2
+        # every resample is a new image; a fixed seed gives the same resamples again
+        assert all((r - s.image).abs().max() > 0 for r in s.resamples)
+    again = part_resample_study(G, "face+hair+background", "faces", [0], n_resamples=2,
+                                min_pixels=1)
+    assert torch.equal(again[0].resamples[1], studies[0].resamples[1])
+    out = save_part_gallery(studies, G.grid, tmp_path / "g.png", scale=2)
+    assert out.stat().st_size > 0
+
+
+def test_zoo_configs_load():
+    for path in sorted(pretrained.ZOO_DIR.parents[1].glob("configs/zoo/*.yaml")):
+        cfg = load_config(path)
+        assert cfg.model.config == "tiny" and cfg.data.resolution == 32, path
+        assert yaml.safe_load(path.read_text())["reg"]["pl_weight"] == 0
