@@ -242,3 +242,8 @@ def test_eval_command_loads_a_training_checkpoint(tmp_path):
     expected = distortion_and_locality(G, count=2, seed=0, batch=8)["distortion"]
     got = json.loads(out.read_text())["metrics"]["distortion"]["distortion"]
     assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_eval_command_names_a_missing_checkpoint(tmp_path, capsys):
+    assert cli_main(["eval", "--ckpt", str(tmp_path), "--metrics", "distortion"]) == 2
+    assert f"no checkpoint (ckpt-*.pt) in {str(tmp_path)!r}" in capsys.readouterr().err

@@ -63,17 +63,20 @@ def add_eval_command(parser: argparse.ArgumentParser):
         if args.record and not args.pretrained:
             print("ssn eval: error: --record needs --pretrained NAME", file=sys.stderr)
             return 2
-        if args.pretrained:
-            from ssnlib import pretrained
+        try:
+            if args.pretrained:
+                from ssnlib import pretrained
 
-            try:
                 G = pretrained.load(args.pretrained, device)
-            except KeyError as err:
-                print(f"ssn eval: error: {err.args[0]}", file=sys.stderr)
-                return 2
-        else:
-            G = load_eval_generator(args.ckpt, args.arch, args.config, args.weights, args.net,
-                                    device)
+            else:
+                G = load_eval_generator(args.ckpt, args.arch, args.config, args.weights,
+                                        args.net, device)
+        except KeyError as err:                      # an unknown zoo name lists the known ones
+            print(f"ssn eval: error: {err.args[0]}", file=sys.stderr)
+            return 2
+        except (FileNotFoundError, ValueError) as err:
+            print(f"ssn eval: error: {err}", file=sys.stderr)
+            return 2
         kwargs = {} if args.cache is None else {"cache_dir": args.cache}
         result = evaluate(G, metrics, args.num, args.ref, args.ref_num, args.ref_seed,
                           features=args.features, seed=args.seed, batch=args.batch,
