@@ -50,7 +50,7 @@ def to_float_image(image_u8: np.ndarray) -> torch.Tensor:
     """uint8 [H, W, 3] -> float32 tensor [3, H, W] in [-1, 1]."""
     if image_u8.dtype != np.uint8:
         return _to_float(image_u8)
-    return torch.from_numpy(_FLOAT_OF_U8[image_u8.transpose(2, 0, 1)])
+    return torch.from_numpy(np.take(_FLOAT_OF_U8, image_u8.transpose(2, 0, 1)))
 
 
 class ProceduralDataset(torch.utils.data.Dataset):

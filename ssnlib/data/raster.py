@@ -25,9 +25,15 @@ ShadeLike = float | Callable[[np.ndarray, np.ndarray], np.ndarray]
 BBox = tuple[float, float, float, float]
 
 
+# NumPy 2 handles a Python number operand through its "weak scalar" promotion, which costs
+# more than the arithmetic on these small windows: the hot constants are 0-d float32 arrays,
+# the very values a float32 operand turns those numbers into, so the results are the same.
+_ZERO, _HALF, _ONE, _MINUS_ONE, _EPS = (np.array(v, np.float32) for v in (0, 0.5, 1, -1, 1e-12))
+
+
 def _clip(a, lo, hi):
-    """np.clip without its Python-level overhead (it adds up over thousands of small fills)."""
-    return np.minimum(np.maximum(a, lo), hi)
+    """Clip the temporary `a` in place (np.clip's Python wrapper costs more than the work)."""
+    return a.clip(lo, hi, out=a)
 
 
 def _floats(*values) -> tuple[float, ...]:
@@ -72,7 +78,7 @@ class Ellipse(Shape):
         v = (y - self.cy) * (1 / self.ry)
         gx = u * (2 / self.rx)
         gy = v * (2 / self.ry)
-        return (u * u + (v * v - 1)) / np.sqrt(gx * gx + (gy * gy + 1e-12))
+        return (u * u + (v * v - _ONE)) / np.sqrt(gx * gx + (gy * gy + _EPS))
 
 
 class Box(Shape):
@@ -89,8 +95,8 @@ class Box(Shape):
         qy = np.abs(y - self.cy) - (self.hh - self.r)
         if self.r == 0:  # exact except outside the corners, which is all anti-aliasing needs
             return np.maximum(qx, qy)
-        outside = np.sqrt(np.maximum(qx, 0) ** 2 + np.maximum(qy, 0) ** 2)
-        return outside + np.minimum(np.maximum(qx, qy), 0) - self.r
+        outside = np.sqrt(np.maximum(qx, _ZERO) ** 2 + np.maximum(qy, _ZERO) ** 2)
+        return outside + np.minimum(np.maximum(qx, qy), _ZERO) - self.r
 
 
 class Polygon(Shape):
@@ -142,7 +148,7 @@ class Segment(Shape):
 
     def sdf(self, x, y):
         px, py = x - self.a[0], y - self.a[1]
-        t = _clip((px * self.d[0] + py * self.d[1]) / self.len2, 0, 1)
+        t = _clip((px * self.d[0] + py * self.d[1]) / self.len2, _ZERO, _ONE)
         return np.sqrt((px - t * self.d[0]) ** 2 + (py - t * self.d[1]) ** 2) - self.r
 
 
@@ -202,24 +208,31 @@ class Grid(Shape):
         cached = self.__dict__.get("_cell")
         if cached is not None and cached[0] is x and cached[1] is y:
             return cached[2], cached[3]
-        i = _clip(np.rint((x - self.x0) * (1 / self.dx)), 0, self.nx - 1)
-        j = _clip(np.rint((y - self.y0) * (1 / self.dy)), 0, self.ny - 1)
+        i = _nearest(x, self.x0, self.dx, self.nx)
+        j = _nearest(y, self.y0, self.dy, self.ny)
         self._cell = (x, y, i, j)
         return i, j
 
     def sdf(self, x, y):
         i, j = self.cell(x, y)
-        return self.shape.sdf(x - i * self.dx, y - j * self.dy)
+        # A single column (row) needs no shift either: x - 0 * dx is x.
+        return self.shape.sdf(x - i * self.dx if self.nx > 1 else x,
+                              y - j * self.dy if self.ny > 1 else y)
+
+
+def _nearest(z, z0, dz, count):
+    """The index of the cell nearest to z, of `count` cells `dz` apart from z0; a single cell
+    is index 0 everywhere, without the rounding."""
+    return _clip(np.rint((z - z0) * (1 / dz)), _ZERO, count - 1) if count > 1 else _ZERO
 
 
 class _Polygons(Shape):
     """Several convex polygons with the same number of edges, evaluated as one stack."""
 
     def __init__(self, polygons: Sequence[Polygon]):
-        planes = [p.planes for p in polygons]
-        k = len(polygons[0].edges)
-        self.nx, self.ny, self.c = (np.concatenate([q[i] for q in planes]).reshape(-1, k, 1, 1)
-                                    for i in range(3))
+        # One conversion for the stack: edge lines [m, k, (nx, ny, c)] -> three [m, k, 1, 1].
+        lines = np.array([p.edges for p in polygons], np.float32)
+        self.nx, self.ny, self.c = lines.transpose(2, 0, 1)[..., None, None]
 
     def sdf(self, x, y):
         return ((self.nx * x - self.c) + self.ny * y).max(axis=1).min(axis=0)
@@ -238,14 +251,14 @@ class _Ellipses(Shape):
         v = (y - self.cy) * self.iry
         gx = u * self.grx
         gy = v * self.gry
-        return ((u * u + (v * v - 1)) / np.sqrt(gx * gx + (gy * gy + 1e-12))).min(axis=0)
+        return ((u * u + (v * v - _ONE)) / np.sqrt(gx * gx + (gy * gy + _EPS))).min(axis=0)
 
 
 class Union(Shape):
     def __init__(self, *shapes: Shape):
         self.shapes = shapes
-        self.bbox = (min(s.bbox[0] for s in shapes), min(s.bbox[1] for s in shapes),
-                     max(s.bbox[2] for s in shapes), max(s.bbox[3] for s in shapes))
+        x0, y0, x1, y1 = zip(*(s.bbox for s in shapes), strict=True)
+        self.bbox = (min(x0), min(y0), max(x1), max(y1))
         self._parts = None
 
     def _grouped(self) -> Sequence[Shape]:
@@ -303,11 +316,11 @@ def sphere_shade(cx: float, cy: float, rx: float, ry: float, light: np.ndarray,
     lx, ly, lz = _floats(*light)
 
     def shade(x, y):
-        u = _clip((x - cx) / rx, -1, 1)
-        v = _clip((y - cy) / ry, -1, 1)
-        nz = np.sqrt(np.maximum((1 - u * u) - v * v, 0))
+        u = _clip((x - cx) / rx, _MINUS_ONE, _ONE)
+        v = _clip((y - cy) / ry, _MINUS_ONE, _ONE)
+        nz = np.sqrt(np.maximum((_ONE - u * u) - v * v, _ZERO))
         lambert = (u * (lx * diffuse) + v * (ly * diffuse)) + nz * (lz * diffuse)
-        return np.maximum(lambert, 0) + ambient
+        return np.maximum(lambert, _ZERO) + ambient
     return shade
 
 
@@ -317,8 +330,8 @@ def cylinder_shade(cx: float, rx: float, light: np.ndarray,
     lx, lz = float(light[0]), float(light[2])
 
     def shade(x, y):
-        u = _clip((x - cx) / rx, -1, 1)
-        lambert = np.maximum(u * lx + np.sqrt(1 - u * u) * lz, 0)
+        u = _clip((x - cx) / rx, _MINUS_ONE, _ONE)
+        lambert = np.maximum(u * lx + np.sqrt(_ONE - u * u) * lz, _ZERO)
         return ambient + diffuse * lambert
     return shade
 
@@ -343,6 +356,7 @@ class Canvas:
         self.rgb = np.zeros((3, n, n), np.float32)
         self.parts = np.zeros((n, n), np.uint8) if with_parts else None
         self.num_parts = num_parts
+        self._minus_n = np.array(-n, np.float32)
 
     def gradient(self, top: Sequence[float], bottom: Sequence[float], y0: float = 0.0,
                  y1: float = 1.0, part: int | None = None) -> None:
@@ -374,10 +388,9 @@ class Canvas:
         x, y = self.xs[:, j0:j1], self.ys[i0:i1]
         d = shape.sdf(x, y)
         # In place: each NumPy call on these small windows costs more than its arithmetic.
-        alpha = d * -n
-        alpha += 0.5
-        np.maximum(alpha, 0, out=alpha)
-        np.minimum(alpha, 1, out=alpha)
+        alpha = d * self._minus_n
+        alpha += _HALF
+        alpha.clip(_ZERO, _ONE, out=alpha)
         if opacity != 1.0:
             alpha *= opacity
         if callable(colour):
@@ -410,10 +423,9 @@ class Canvas:
         rgb = total[..., 0]
         for j in range(1, s):
             rgb = rgb + total[..., j]
-        rgb = rgb * (255 / (s * s))  # a new array (rgb may view the canvas): then in place
-        np.maximum(rgb, 0, out=rgb)
-        np.minimum(rgb, 255, out=rgb)
-        rgb += 0.5
+        rgb = rgb * np.array(255 / (s * s), np.float32)  # new (rgb may view the canvas)
+        rgb.clip(_ZERO, np.array(255, np.float32), out=rgb)
+        rgb += _HALF
         return rgb.astype(np.uint8).transpose(1, 2, 0)
 
     def part_map(self) -> np.ndarray:
