@@ -11,7 +11,7 @@ from ssnlib import pretrained
 from ssnlib.blocks import BlockGrid
 from ssnlib.cli import main
 from ssnlib.metrics import results
-from ssnlib.resample.parts import covering_blocks, part_resample_study, save_part_gallery
+from ssnlib.resample.parts import covering_blocks, part_resample_study, save_part_gallery, summarise
 from ssnlib.resample.render import to_uint8
 from ssnlib.train import load_config, train
 from ssnlib.train.export import export, run_wall_time
@@ -160,6 +160,11 @@ def test_part_study_resamples_only_the_chosen_blocks(zoo, tmp_path):
     again = part_resample_study(G, "face+hair+background", "faces", [0], n_resamples=2,
                                 min_pixels=1)
     assert torch.equal(again[0].resamples[1], studies[0].resamples[1])
+    summary = summarise(studies)
+    assert summary["resamples"] == 4 and summary["seeds"] == [0, 1]
+    for key in ("part_changed", "outside_changed"):
+        assert summary[key] == sum(c[key] for c in summary["per_seed"].values())
+    assert summary["per_seed"][0]["part_changed"] == sum(studies[0].part_changed)
     out = save_part_gallery(studies, G.grid, tmp_path / "g.png", scale=2)
     assert out.stat().st_size > 0
 

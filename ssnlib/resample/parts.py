@@ -137,8 +137,9 @@ def _outside_attributes(grid, blocks: list[int], seg: torch.Tensor, shows: torch
 
 
 def summarise(studies: list[PartResample]) -> dict:
-    """Counts over every resample: how often the part changed, how often anything outside the
-    blocks was read differently (and which attributes), mean change on the part."""
+    """Counts over every resample, in all and per seed: how often the part changed, how often
+    anything outside the blocks was read differently (and which attributes), mean change on
+    the part."""
     n = sum(len(s.resamples) for s in studies)
     part = sum(sum(s.part_changed) for s in studies)
     outside = sum(sum(bool(o) for o in s.outside_changed) for s in studies)
@@ -148,6 +149,9 @@ def summarise(studies: list[PartResample]) -> dict:
             for a in names:
                 which[a] = which.get(a, 0) + 1
     return {"seeds": [s.seed for s in studies], "blocks": {s.seed: s.blocks for s in studies},
+            "per_seed": {s.seed: {"part_changed": sum(s.part_changed),
+                                  "outside_changed": sum(bool(o) for o in s.outside_changed)}
+                         for s in studies},
             "resamples": n, "part_changed": part, "outside_changed": outside,
             "outside_changed_by_attribute": dict(sorted(which.items())),
             "mean_part_change": float(np.mean([c for s in studies for c in s.part_change]))
