@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from PIL import Image
 
 from ssnlib import pretrained
 from ssnlib.blocks import BlockGrid
@@ -111,6 +112,8 @@ def test_eval_record_and_results_tables(zoo, monkeypatch, tmp_path):
     assert f"`toy-ssn-ld100`) | {results._fmt(ssn_fid)}" in text
     assert "Baseline StyleGAN2 (`toy-stylegan2`)" in text and "12.24" in text
     assert (directory / "pareto.png").stat().st_size > 1000
+    samples = Image.open(directory / "samples.png")
+    assert samples.size[1] == 3 * (3 * 32 + 4)      # rows: faces data and the 2 models
     # the prose outside the markers survives a rewrite
     path.write_text("# Results\n\nhand-written.\n\n" + text[text.index(results.BEGIN):])
     results.write_results(directory)

@@ -2,9 +2,10 @@
 
 ``ssn results`` rewrites the generated part of ``data/checkpoints/RESULTS.md`` (between the
 ``<!-- results:begin -->`` and ``<!-- results:end -->`` markers; the discussion around them is
-written by hand) and ``data/checkpoints/pareto.png``. Every number comes from a model's
-``manifest.json`` (``ssn eval --pretrained NAME --record``), so the tables cannot drift from the
-shipped models; a test checks that the file is up to date.
+written by hand), ``data/checkpoints/pareto.png`` and ``data/checkpoints/samples.png``. Every
+number comes from a model's ``manifest.json`` (``ssn eval --pretrained NAME --record``), so the
+tables cannot drift from the shipped models; ``tests/test_zoo.py`` checks that the file is up
+to date.
 
 The paper's numbers (256x256 FFHQ and LSUN Churches, after transfer from StyleGAN2) are quoted
 beside ours. They are not on the same scale: our FID, KID and PPL are measured in the shipped
@@ -166,7 +167,8 @@ def render_tables(ms: list[dict]) -> str:
         ratio = "–" if check["ratio"] is None else f"{check['ratio']:.2f}"
         out.append(f"| {check['what']} | {ratio} | {result} |")
     out += ["", "Sample counts per metric: " + "; ".join(_counts(ms)) + ".", "",
-            "![FID against distortion](pareto.png)"]
+            "![FID against distortion](pareto.png)", "",
+            "![Training images and each model's reference seeds 0-7](samples.png)"]
     return "\n".join(out)
 
 
@@ -213,9 +215,43 @@ def plot_pareto(ms: list[dict], path: str | Path) -> Path:
     return Path(path)
 
 
+def plot_samples(ms: list[dict], path: str | Path, directory: str | Path | None = None,
+                 scale: int = 3) -> Path:
+    """One row per model (its reference strip: seeds 0-7), under a row of training images of
+    its dataset (images 0-7 at seed 0), one panel per dataset, enlarged ``scale`` times."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from ssnlib.metrics.schema import DOMAINS
+
+    panels = []
+    for dataset in sorted({m["training"]["dataset"] for m in ms}):
+        group = [m for m in ms if m["training"]["dataset"] == dataset]
+        res = group[0]["reference"]["resolution"]
+        data = DOMAINS[dataset](length=8, resolution=res, seed=0, return_parts=False)
+        rows = [("training data", np.concatenate([data.render(i, with_parts=False)[0]
+                                                  for i in range(8)], 1))]
+        rows += [(m["name"], np.asarray(Image.open(
+            pretrained.model_dir(m["name"], directory) / pretrained.REFERENCE).convert("RGB")))
+            for m in group]
+        panels += rows
+    width = max(strip.shape[1] for _, strip in panels) * scale
+    label_w, row_h = 150, max(strip.shape[0] for _, strip in panels) * scale + 4
+    canvas = Image.new("RGB", (label_w + width, row_h * len(panels)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for k, (name, strip) in enumerate(panels):
+        img = Image.fromarray(strip).resize((strip.shape[1] * scale, strip.shape[0] * scale),
+                                            Image.NEAREST)
+        canvas.paste(img, (label_w, k * row_h + 2))
+        draw.text((4, k * row_h + row_h // 2 - 6), name, fill="black")
+    canvas.save(path)
+    return Path(path)
+
+
 def write_results(directory: str | Path | None = None) -> Path:
     """Rewrite the generated block of ``RESULTS.md`` (creating the file with empty prose if
-    missing) and ``pareto.png`` in the zoo folder; returns the Markdown path."""
+    missing), ``pareto.png`` and ``samples.png`` in the zoo folder; returns the Markdown
+    path."""
     root = pretrained.zoo_dir(directory)
     ms = models(directory)
     path = root / "RESULTS.md"
@@ -226,6 +262,7 @@ def write_results(directory: str | Path | None = None) -> Path:
                   lambda _: f"{BEGIN}\n{render_tables(ms)}\n{END}", text, flags=re.S)
     path.write_text(text)
     plot_pareto(ms, root / "pareto.png")
+    plot_samples(ms, root / "samples.png", directory)
     return path
 
 
