@@ -15,7 +15,7 @@ from ssnlib.metrics import results
 from ssnlib.resample.parts import covering_blocks, part_resample_study, save_part_gallery, summarise
 from ssnlib.resample.render import to_uint8
 from ssnlib.train import load_config, train
-from ssnlib.train.export import export, run_wall_time
+from ssnlib.train.export import export, record_metrics, run_wall_time
 from ssnlib.train.sample import load_generator, sample_images
 
 TINY = ["model.overrides.channel_max=8", "model.overrides.z_dim=8", "model.overrides.w_dim=8",
@@ -118,6 +118,19 @@ def test_eval_record_and_results_tables(zoo, monkeypatch, tmp_path):
     path.write_text("# Results\n\nhand-written.\n\n" + text[text.index(results.BEGIN):])
     results.write_results(directory)
     assert path.read_text().startswith("# Results\n\nhand-written.")
+
+
+def test_inception_scores_are_recorded_apart_from_the_domain_ones(zoo, monkeypatch):
+    directory, _ = zoo
+    monkeypatch.setenv("SSN_ZOO", str(directory))
+    report = {"metrics": {"fid": {"fid": 80.5, "num": 500}, "time_s": {"fid_kid": 1.0}},
+              "args": {"seed": 0, "features": "inception"}, "environment": {},
+              "command": "ssn eval --pretrained toy-stylegan2 --features inception --record"}
+    record_metrics("toy-stylegan2", report)
+    m = pretrained.manifest("toy-stylegan2")
+    assert m["metrics"]["fid_inception"]["fid"] == 80.5
+    assert m["metrics"].get("fid", {}).get("fid") != 80.5
+    assert "80.5 (500)" in results.render_tables(results.models())
 
 
 def test_target_checks_compute_the_issue_ratios():

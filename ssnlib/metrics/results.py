@@ -102,9 +102,9 @@ def target_checks(ms: list[dict]) -> dict[str, dict]:
 
 
 def _table1(ms: list[dict]) -> list[str]:
-    lines = ["| Dataset | Model | FID (ours) | KID (ours) | PPL (ours) | "
+    lines = ["| Dataset | Model | FID (ours) | KID (ours) | PPL (ours) | Inception FID (ours, n) | "
              "paper dataset | FID (paper) | PPL (paper) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for dataset in ("faces", "skylines"):
         for arch in ("stylegan2", "ssn"):
             m = _find(ms, dataset, arch, None if arch == "stylegan2" else 0)
@@ -113,8 +113,11 @@ def _table1(ms: list[dict]) -> list[str]:
             if m is None:
                 continue
             pf, pp = PAPER_TABLE1[dataset][arch]
+            inception = m.get("metrics", {}).get("fid_inception")
+            inception = (f"{_fmt(inception['fid'])} ({inception['num']})" if inception
+                         else "not measured")
             lines.append(f"| {dataset} | {label(m)} (`{m['name']}`) | {_fmt(score(m, 'fid'))} "
-                         f"| {_fmt(score(m, 'kid'))} | {_fmt(score(m, 'ppl'))} | "
+                         f"| {_fmt(score(m, 'kid'))} | {_fmt(score(m, 'ppl'))} | {inception} | "
                          f"{PAPER_NAMES[dataset]} | {pf} | {pp} |")
     return lines
 

@@ -142,14 +142,19 @@ def export(ckpt: str | Path, name: str, out: str | Path | None = None, dtype: st
 
 def record_metrics(name: str, report: dict, directory: str | Path | None = None) -> Path:
     """Store an ``ssn eval`` report's scores in model ``name``'s manifest, one entry per metric
-    with the command that produced it (replacing an earlier entry for the same metric)."""
+    with the command that produced it (replacing an earlier entry for the same metric). Scores
+    in the Inception feature space are kept apart from the domain network's, as ``fid_inception``
+    and so on: the two are different metrics."""
     from ssnlib.pretrained import model_dir
 
     path = model_dir(name, directory) / MANIFEST
     manifest = json.loads(path.read_text())
+    space = report["args"].get("features", "domain")
     for metric, result in report["metrics"].items():
         if metric == "time_s":
             continue
+        if space != "domain" and metric in ("fid", "kid", "ppl"):
+            metric = f"{metric}_{space}"
         manifest["metrics"][metric] = {**result, "command": report["command"],
                                        "seed": report["args"]["seed"],
                                        "time_s": report["metrics"]["time_s"],
