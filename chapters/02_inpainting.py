@@ -354,7 +354,7 @@ gen = torch.Generator().manual_seed(4)
 chain = resample_chain(G, G.sample_z(1, gen), generator=gen, render=True)
 frames = chain.images[:, 0]                                   # [17, 3, 32, 32]
 steps = difference(frames[:-1], frames[1:])                   # [16, 32, 32]
-inside = torch.stack([G.grid.block_mask(a, size=(32, 32)) for a in chain.order])
+inside = torch.stack([G.grid.block_mask(a) for a in chain.order])
 share = (steps * inside).sum((1, 2)) / steps.sum((1, 2))
 print(f"one step changes {float(steps.mean()):.3f} per pixel on average; "
       f"{float(share.mean()):.0%} of that change lies in the redrawn block "
@@ -362,15 +362,15 @@ print(f"one step changes {float(steps.mean()):.3f} per pixel on average; "
 print(f"start vs end: {float(difference(frames[0], frames[-1]).mean()):.3f} per pixel")
 
 fig, axes = plt.subplots(2, 9, figsize=(11, 2.9))
-for k, (top, bottom) in enumerate(zip(axes[0], axes[1], strict=True)):
-    top.imshow(((frames[2 * k].permute(1, 2, 0) + 1) / 2).clamp(0, 1))
-    top.set_title(f"step {2 * k}", fontsize=8)
+for k, (frame_ax, change_ax) in enumerate(zip(axes[0], axes[1], strict=True)):
+    frame_ax.imshow(((frames[2 * k].permute(1, 2, 0) + 1) / 2).clamp(0, 1))
+    frame_ax.set_title(f"step {2 * k}", fontsize=8)
     if k < 8:
-        bottom.imshow(steps[2 * k], cmap="inferno", vmin=0, vmax=float(steps.max()))
-        r, c = G.grid.position(chain.order[2 * k])
-        bottom.add_patch(plt.Rectangle((8 * c - 0.5, 8 * r - 0.5), 8, 8, fill=False,
-                                       color="cyan", lw=1))
-        bottom.set_title(f"change at step {2 * k + 1}", fontsize=7)
+        change_ax.imshow(steps[2 * k], cmap="inferno", vmin=0, vmax=float(steps.max()))
+        y0, x0, y1, x1 = G.grid.box(chain.order[2 * k])
+        change_ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
+                                          color="cyan", lw=1))
+        change_ax.set_title(f"change at step {2 * k + 1}", fontsize=7)
 for ax in axes.flat:
     ax.set(xticks=[], yticks=[])
 axes[1, -1].axis("off")

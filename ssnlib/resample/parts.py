@@ -66,8 +66,7 @@ def part_masks(extractor: DomainFeatures, images: torch.Tensor, domain: str,
 
 def covering_blocks(grid, mask: torch.Tensor, share: float) -> list[int]:
     """Blocks holding at least ``share`` of the mask's pixels, and always the fullest one."""
-    per_block = torch.stack([mask[grid.block_mask(a, size=tuple(mask.shape))].sum()
-                             for a in range(grid.n_blocks)]).float()
+    per_block = grid.block_coverage(mask).flatten()     # blocks are equal: shares of the mask
     total = per_block.sum()
     if total == 0:
         return []
@@ -128,10 +127,7 @@ def _outside_attributes(grid, blocks: list[int], seg: torch.Tensor, shows: torch
     segmentation ``seg``), as in :func:`ssnlib.metrics.parts.part_locality`."""
     onehot = F.one_hot(seg, shows.shape[1]).float()                        # [64, 64, P]
     area = onehot.sum((0, 1))
-    inside_mask = torch.zeros(seg.shape, dtype=torch.bool)
-    for a in blocks:
-        inside_mask |= grid.block_mask(a, size=tuple(seg.shape))
-    inside = onehot[inside_mask].sum(0)
+    inside = onehot[grid.block_mask(blocks, size=tuple(seg.shape))].sum(0)
     shown = (area >= min_pixels)[None] & shows                             # [A, P]
     return shown.any(1) & ((inside[None] * shown).sum(1) == 0)
 
@@ -141,18 +137,18 @@ def summarise(studies: list[PartResample]) -> dict:
     anything outside the blocks was read differently (and which attributes), mean change on
     the part."""
     n = sum(len(s.resamples) for s in studies)
-    part = sum(sum(s.part_changed) for s in studies)
-    outside = sum(sum(bool(o) for o in s.outside_changed) for s in studies)
+    per_seed = {s.seed: {"part_changed": sum(s.part_changed),
+                         "outside_changed": sum(bool(o) for o in s.outside_changed)}
+                for s in studies}
     which: dict[str, int] = {}
     for s in studies:
         for names in s.outside_changed:
             for a in names:
                 which[a] = which.get(a, 0) + 1
     return {"seeds": [s.seed for s in studies], "blocks": {s.seed: s.blocks for s in studies},
-            "per_seed": {s.seed: {"part_changed": sum(s.part_changed),
-                                  "outside_changed": sum(bool(o) for o in s.outside_changed)}
-                         for s in studies},
-            "resamples": n, "part_changed": part, "outside_changed": outside,
+            "per_seed": per_seed, "resamples": n,
+            **{key: sum(c[key] for c in per_seed.values())
+               for key in ("part_changed", "outside_changed")},
             "outside_changed_by_attribute": dict(sorted(which.items())),
             "mean_part_change": float(np.mean([c for s in studies for c in s.part_change]))
             if n else float("nan")}
