@@ -141,13 +141,13 @@ def copy_state(source: dict[str, torch.Tensor], target: nn.Module, source_name: 
                 report.fresh.append(key)
                 kinds[key] = "fresh"
                 continue
-            raise TransferError(f"{source_name}: no {key!r} (a {type(target).__name__} needs it, "
-                                f"shape {list(want.shape)}): another architecture or size?")
+            raise TransferError(f"{source_name}: no {key!r}, which this {type(target).__name__} "
+                                f"needs (shape {list(want.shape)}): another architecture or size?")
         got = _fit(source[key], want.shape)
         if got is None:
-            raise TransferError(f"{source_name}: {key!r} has shape {list(source[key].shape)}, a "
-                                f"{type(target).__name__} of this size and width needs "
-                                f"{list(want.shape)}")
+            raise TransferError(f"{source_name}: {key!r} has shape {list(source[key].shape)}, "
+                                f"but this {type(target).__name__} needs {list(want.shape)} "
+                                f"(another size or width?)")
         kinds[key] = "copied" if got.shape == source[key].shape else "reshaped"
         if kinds[key] == "copied":
             report.copied.append(key)
@@ -157,7 +157,7 @@ def copy_state(source: dict[str, torch.Tensor], target: nn.Module, source_name: 
     unused = [k for k in source if k not in state]
     if unused:
         raise TransferError(f"{source_name}: {unused[0]!r} (shape {list(source[unused[0]].shape)})"
-                            f" has no place in a {type(target).__name__}: another architecture?")
+                            f" has no place in this {type(target).__name__}: another architecture?")
     target.load_state_dict(state)
     for key, p in params.items():
         report.numel[kinds[key]] = report.numel.get(kinds[key], 0) + p.numel()
