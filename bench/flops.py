@@ -101,10 +101,12 @@ def _blur_up(channels: int, r: int) -> int:
 def _sigma_e(cin: int, cout: int, r: int, up: bool, fast: bool) -> int:
     """The variance convolution of eq. 1 in a layer with output r x r (per image): exact, a
     3x3 conv of s^2 (up: a stride-2 transposed conv with the 6x6 variance kernel over the input
-    padded by 2 pixels a side); fast, a 1x1 conv of s^2 with sum_k w^2 at the input resolution."""
+    padded by 2 pixels a side); fast, a 1x1 conv of s^2 with sum_k w^2 at the input resolution
+    and a depthwise 3x3 conv (up: a depthwise 6x6 transposed conv) on the cout channels."""
     rin = r // 2 if up else r
     if fast:
-        return 2 * cin * cout * rin * rin
+        taps = 36 * (rin + 4) ** 2 if up else 9 * r * r
+        return 2 * cin * cout * rin * rin + 2 * cout * taps
     if up:
         return 2 * cin * cout * 36 * (rin + 4) ** 2
     return 2 * cin * cout * 9 * r * r
@@ -149,7 +151,7 @@ def generator_flops(arch: str, config: str, batch: int = 1, sigma_mode: str = "e
             per_image += _blur_up(cout, r) if up else 0
             fast = sigma_mode == "fast" and r >= fast_from
             per_image += _sigma_e(cin, cout, r, up, fast)
-            if up and not fast:                 # the variance kernel, once per batch
+            if up:                              # the variance kernel, once per batch
                 per_batch += 2 * cin * cout * 16 * 36
     if arch == "spade":
         hidden = kw.get("spade_hidden", 128)
