@@ -345,11 +345,11 @@ plt.show()
 # %%
 import torch
 
-import ssnlib.pretrained
+from ssnlib import zoo
 from ssnlib.resample import resample_chain
 from ssnlib.resample.render import difference
 
-G = ssnlib.pretrained.load("faces32-ssn-ld100")
+G = zoo.load("faces32-ssn-ld100")
 gen = torch.Generator().manual_seed(4)
 chain = resample_chain(G, G.sample_z(1, gen), generator=gen, render=True)
 frames = chain.images[:, 0]                                   # [17, 3, 32, 32]

@@ -15,11 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+from ssnlib.utils import check_positive
 
 
 @dataclass(frozen=True)
@@ -38,8 +34,7 @@ class BlockGrid:
     width: int
 
     def __post_init__(self):
-        for name in ("n_h", "n_w", "height", "width"):
-            _positive_int(name, getattr(self, name))
+        check_positive(n_h=self.n_h, n_w=self.n_w, height=self.height, width=self.width)
         if self.height % self.n_h or self.width % self.n_w:
             raise ValueError(
                 f"a {self.n_h}x{self.n_w} block grid does not divide a {self.height}x{self.width}"
@@ -54,7 +49,7 @@ class BlockGrid:
         """Pixels per block, ``(block_h, block_w)``."""
         return self.height // self.n_h, self.width // self.n_w
 
-    def _check_index(self, index: int) -> int:
+    def check_index(self, index: int) -> int:
         if isinstance(index, bool) or not isinstance(index, int | torch.Tensor) \
                 or not 0 <= int(index) < self.n_blocks:
             raise IndexError(f"block index must be an integer in [0, {self.n_blocks}), "
@@ -69,7 +64,7 @@ class BlockGrid:
 
     def position(self, index: int) -> tuple[int, int]:
         """``(row, col)`` of block ``index``; the inverse of :meth:`index`."""
-        return divmod(self._check_index(index), self.n_w)
+        return divmod(self.check_index(index), self.n_w)
 
     def box(self, index: int) -> tuple[int, int, int, int]:
         """Pixel box ``(top, left, bottom, right)`` of a block, bottom/right exclusive."""
@@ -88,7 +83,8 @@ class BlockGrid:
         if size is None:
             return self.height, self.width
         h, w = size
-        return _positive_int("mask height", h), _positive_int("mask width", w)
+        check_positive(mask_height=h, mask_width=w)
+        return h, w
 
     def label_map(self, size: tuple[int, int] | None = None,
                   device: torch.device | str | None = None) -> torch.Tensor:
@@ -101,8 +97,8 @@ class BlockGrid:
 
     def _indices(self, blocks: int | Iterable[int]) -> list[int]:
         if isinstance(blocks, int | torch.Tensor) and torch.as_tensor(blocks).ndim == 0:
-            return [self._check_index(blocks)]
-        return [self._check_index(b) for b in blocks]
+            return [self.check_index(blocks)]
+        return [self.check_index(b) for b in blocks]
 
     def latent_mask(self, blocks: int | Iterable[int],
                     device: torch.device | str | None = None) -> torch.Tensor:
@@ -146,3 +142,20 @@ class BlockGrid:
             dx = (col - xs).clamp(min=0) + (xs - col - 1).clamp(min=0)
             best = torch.minimum(best, torch.hypot(dy[:, None], dx[None, :]))
         return best
+
+
+def grid_of(G, need: str | None = None) -> BlockGrid:
+    """The block grid of a generator: ``G.grid`` for spatial models (SSN, SPADE).
+
+    A StyleGAN2 generator has one global z, i.e. a single block covering the whole image: it
+    gets a 1x1 grid, so its only block is 0 and resampling it draws a whole new image. With
+    ``need`` (what asks, e.g. "the distortion penalty"), a generator without a grid is an
+    error instead.
+    """
+    grid = getattr(G, "grid", None)
+    if grid is not None:
+        return grid
+    if need is not None:
+        raise ValueError(f"{need} needs a spatial generator with a block grid; "
+                         f"{type(G).__name__} has none")
+    return BlockGrid(1, 1, G.resolution, G.resolution)

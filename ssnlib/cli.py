@@ -1,10 +1,9 @@
 """The `ssn` console script.
 
-Each sub-command lives beside the code it drives and is listed in `COMMANDS`
-as ``name: "module:function"``; the module is imported only when its
-sub-command runs, so `ssn --help` stays fast. The named function takes the
-sub-parser, adds its arguments and returns the callable that runs it
-(``run(args) -> int | None``).
+Each sub-command is one module of :mod:`ssnlib.commands`, listed in `COMMANDS` as
+``name: (module, help)``; the module is imported only when its sub-command runs, so
+`ssn --help` stays fast. Its ``add_<module>_command`` function takes the sub-parser, adds the
+arguments and returns the callable that runs it (``run(args) -> int | None``).
 """
 
 from __future__ import annotations
@@ -17,24 +16,29 @@ import sys
 import ssnlib
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "info": ("ssnlib.utils:add_info_command", "print versions and the device ssnlib would use"),
-    "train": ("ssnlib.train.cli:add_train_command", "train a GAN from a config (torchrun-ready)"),
-    "sample": ("ssnlib.train.cli:add_sample_command", "sample a PNG grid from a checkpoint"),
-    "resample": ("ssnlib.resample.command:add_resample_command",
-                 "resample blocks of a sampled or inverted image; writes before/after/diff PNGs"),
-    "part-gallery": ("ssnlib.resample.parts:add_part_gallery_command",
-                     "resample the blocks covering a part (a tower, the hair) of a zoo model"),
-    "prepare-data": ("ssnlib.data.prepare:add_prepare_data_command",
-                     "pack images or a procedural dataset into a fast uint8 archive"),
-    "eval": ("ssnlib.metrics.command:add_eval_command",
-             "FID, KID, PPL, distortion and locality of a generator, as JSON"),
-    "export": ("ssnlib.train.export:add_export_command",
-               "ship a run's EMA generator in the model zoo (data/checkpoints)"),
-    "results": ("ssnlib.metrics.results:add_results_command",
-                "Tables 1 and 2 and the Pareto plot of the zoo (data/checkpoints/RESULTS.md)"),
-    "train-featurenet": ("ssnlib.metrics.train_featurenet:add_train_featurenet_command",
-                         "train the domain feature network used by the metrics"),
+    "info": ("info", "print versions and the device ssnlib would use"),
+    "train": ("train", "train a GAN from a config (torchrun-ready)"),
+    "transfer": ("transfer", "StyleGAN2 -> an SSN to train from (ssn train model.init=OUT)"),
+    "sample": ("sample", "sample a PNG grid from a zoo model or checkpoint"),
+    "resample": ("resample", "resample blocks of a sampled or inverted image; writes "
+                 "before/after/diff PNGs"),
+    "part-gallery": ("part_gallery", "resample the blocks covering a part (a tower, the hair) "
+                     "of a zoo model"),
+    "prepare-data": ("prepare_data", "pack images or a procedural dataset into a fast uint8 "
+                     "archive"),
+    "eval": ("evaluate", "FID, KID, PPL, distortion and locality of a generator, as JSON"),
+    "export": ("export", "ship a run's EMA generator in the model zoo (data/checkpoints)"),
+    "results": ("results", "Tables 1 and 2 and the Pareto plot of the zoo "
+                "(data/checkpoints/RESULTS.md)"),
+    "train-featurenet": ("train_featurenet", "train the domain feature network used by the "
+                         "metrics"),
 }
+
+
+def command_adder(name: str):
+    """The ``add_<module>_command`` function of sub-command ``name`` (imports its module)."""
+    module = COMMANDS[name][0]
+    return getattr(importlib.import_module(f"ssnlib.commands.{module}"), f"add_{module}_command")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,10 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     if known.command is None:
         parser.print_help()
         return 2
-    module_name, func_name = COMMANDS[known.command][0].split(":")
     sub = argparse.ArgumentParser(prog=f"ssn {known.command}",
                                   description=COMMANDS[known.command][1])
-    run = getattr(importlib.import_module(module_name), func_name)(sub)
+    run = command_adder(known.command)(sub)
     args = sub.parse_args(argv[1:])
     args.command_line = "ssn " + shlex.join(argv)     # recorded by commands that write results
     return int(run(args) or 0)

@@ -95,6 +95,47 @@ class Inversion:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
+def _target_batch(G, image: torch.Tensor, device) -> torch.Tensor:
+    target = (image[None] if image.ndim == 3 else image).to(device=device, dtype=torch.float32)
+    size = (G.resolution, G.resolution)
+    if target.ndim != 4 or target.shape[1] != 3 or tuple(target.shape[2:]) != size:
+        raise ValueError(f"image must be [3, {size[0]}, {size[1]}] or [B, 3, {size[0]}, "
+                         f"{size[1]}] (resize it to G's resolution), got {tuple(image.shape)}")
+    return target
+
+
+@torch.no_grad()
+def _best_start(G, target: torch.Tensor, candidates: int, gen: torch.Generator):
+    """One noise draw per image and, of ``candidates`` z draws, the one closest in pixels."""
+    b, device = target.shape[0], target.device
+    noise = G.make_noise(b, gen, device=device)
+    pool = G.sample_z(b * candidates, gen, device=device)            # [B * candidates, ...]
+    shared = [n.repeat_interleave(candidates, 0) for n in noise]
+    err = (G(pool, noise=shared) - target.repeat_interleave(candidates, 0)).pow(2)
+    best = err.flatten(1).mean(1).reshape(b, candidates).argmin(1)     # [B]
+    return pool.reshape(b, candidates, *pool.shape[1:])[torch.arange(b), best].clone(), noise
+
+
+def _learning_rate(lr: float, step: int, steps: int) -> float:
+    """StyleGAN2 projector's schedule: a 5 % linear warm-up, a cosine ramp-down over the last
+    quarter."""
+    t = step / steps
+    ramp = 0.5 - 0.5 * math.cos(math.pi * min(1.0, (1 - t) / 0.25))
+    return lr * ramp * min(1.0, (step + 1) / (0.05 * steps))
+
+
+def _terms(out, target, z, noise, optimize_noise, feature_fn, target_features):
+    """Per-image loss terms [B] of one step (see the module docstring)."""
+    b = out.shape[0]
+    terms = {"pixel": (out - target).pow(2).flatten(1).mean(1),
+             "noise": noise_regularization(noise) if optimize_noise else out.new_zeros(b),
+             "prior": latent_prior(z), "feature": out.new_zeros(b)}
+    if feature_fn is not None:
+        terms["feature"] = sum((f - t_f).pow(2).flatten(1).mean(1) for f, t_f in
+                               zip(_features(feature_fn, out), target_features, strict=True))
+    return terms
+
+
 def invert(G, image: torch.Tensor, steps: int = 300, lr: float = 0.2, *,
            pixel_weight: float = 1.0, feature_fn: FeatureFn | None = None,
            feature_weight: float = 1.0, noise_weight: float = 1e5, prior_weight: float = 1.0,
@@ -111,57 +152,39 @@ def invert(G, image: torch.Tensor, steps: int = 300, lr: float = 0.2, *,
     """
     if steps < 1 or candidates < 1:
         raise ValueError(f"steps and candidates must be >= 1, got {steps}, {candidates}")
-    device = next(G.parameters()).device
-    target = (image[None] if image.ndim == 3 else image).to(device=device, dtype=torch.float32)
-    size = (G.resolution, G.resolution)
-    if target.ndim != 4 or target.shape[1] != 3 or tuple(target.shape[2:]) != size:
-        raise ValueError(f"image must be [3, {size[0]}, {size[1]}] or [B, 3, {size[0]}, "
-                         f"{size[1]}] (resize it to G's resolution), got {tuple(image.shape)}")
+    target = _target_batch(G, image, next(G.parameters()).device)
     b = target.shape[0]
-    gen = torch.Generator().manual_seed(seed)
-    noise = [n.requires_grad_(optimize_noise) for n in G.make_noise(b, gen, device=device)]
+    z, noise = _best_start(G, target, candidates, torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        pool = G.sample_z(b * candidates, gen, device=device)
-        shared = [n.repeat_interleave(candidates, 0) for n in noise]
-        err = (G(pool, noise=shared) - target.repeat_interleave(candidates, 0)).pow(2)
-        best = err.flatten(1).mean(1).reshape(b, candidates).argmin(1)
-        z = pool.reshape(b, candidates, *pool.shape[1:])[torch.arange(b), best].clone()
         target_features = _features(feature_fn, target) if feature_fn is not None else []
-    z.requires_grad_(True)
-    params = [z, *noise] if optimize_noise else [z]
+    params = [z.requires_grad_(True)]
+    if optimize_noise:
+        params += [n.requires_grad_(True) for n in noise]
     opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999))
+    weights = {"pixel": pixel_weight, "feature": feature_weight, "noise": noise_weight,
+               "prior": prior_weight}
     history = {k: [] for k in ("loss", "pixel", "feature", "noise", "prior", "psnr")}
-    bar = trange(steps, desc="invert", disable=not progress, leave=False)
-    for step in bar:
-        t = step / steps
-        ramp = 0.5 - 0.5 * math.cos(math.pi * min(1.0, (1 - t) / 0.25))
-        for group in opt.param_groups:
-            group["lr"] = lr * ramp * min(1.0, (step + 1) / (0.05 * steps))
-        out = G(z, noise=noise)
-        terms = {"pixel": (out - target).pow(2).flatten(1).mean(1),
-                 "noise": noise_regularization(noise) if optimize_noise else out.new_zeros(b),
-                 "prior": latent_prior(z),
-                 "feature": out.new_zeros(b)}
-        if feature_fn is not None:
-            terms["feature"] = sum((f - t_f).pow(2).flatten(1).mean(1) for f, t_f in
-                                   zip(_features(feature_fn, out), target_features, strict=True))
-        # sum over the batch: each image's gradient is its own, whatever the batch size
-        loss = (pixel_weight * terms["pixel"] + feature_weight * terms["feature"]
-                + noise_weight * terms["noise"] + prior_weight * terms["prior"]).sum()
-        grads = torch.autograd.grad(loss, params)
-        for p, g in zip(params, grads, strict=True):
-            p.grad = g
-        opt.step()
-        with torch.no_grad():
-            for n in noise if optimize_noise else ():
-                n -= n.mean((1, 2, 3), keepdim=True)
-                n /= n.std((1, 2, 3), keepdim=True)
-        history["loss"].append(float(loss.detach()) / b)
-        for k, v in terms.items():
-            history[k].append(float(v.detach().mean()))
-        history["psnr"].append(float(psnr(out, target).mean()))
-        if step % 10 == 0 or step == steps - 1:
-            bar.set_postfix(psnr=f"{history['psnr'][-1]:.1f} dB")
+    with trange(steps, desc="invert", disable=not progress, leave=False) as bar:
+        for step in bar:
+            for group in opt.param_groups:
+                group["lr"] = _learning_rate(lr, step, steps)
+            out = G(z, noise=noise)
+            terms = _terms(out, target, z, noise, optimize_noise, feature_fn, target_features)
+            # sum over the batch: each image's gradient is its own, whatever the batch size
+            loss = sum(weights[k] * v for k, v in terms.items()).sum()
+            for p, g in zip(params, torch.autograd.grad(loss, params), strict=True):
+                p.grad = g
+            opt.step()
+            with torch.no_grad():
+                for n in noise if optimize_noise else ():      # keep each map N(0, 1)
+                    n -= n.mean((1, 2, 3), keepdim=True)
+                    n /= n.std((1, 2, 3), keepdim=True)
+            history["loss"].append(float(loss.detach()) / b)
+            for k, v in terms.items():
+                history[k].append(float(v.detach().mean()))
+            history["psnr"].append(float(psnr(out, target).mean()))
+            if step % 10 == 0 or step == steps - 1:
+                bar.set_postfix(psnr=f"{history['psnr'][-1]:.1f} dB")
     z, noise = z.detach(), [n.detach() for n in noise]
     with torch.no_grad():
         final = G(z, noise=noise)

@@ -1,4 +1,5 @@
-"""Small helpers every chapter and script needs: device choice, seeding, image grids."""
+"""Small helpers every module and chapter needs: device choice, seeding, argument and shape
+checks, image conversion and grids, the environment and git state for manifests."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import platform
 import random
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +69,31 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def check_positive(**values: int) -> None:
+    """Each keyword must be a positive integer (``bool`` is not), else a ValueError naming it:
+    ``check_positive(batch=batch, n_mlp=n_mlp)``."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def assert_shape(name: str, x: torch.Tensor, shape: Sequence[int | None]) -> None:
+    """``x`` must have ``len(shape)`` dimensions matching ``shape`` where it is not None, else a
+    ValueError naming ``name`` and both shapes (after stylegan2-ada's ``misc.assert_shape``)."""
+    if x.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, x.shape,
+                                                                            strict=False)):
+        want = ", ".join("*" if s is None else str(s) for s in shape)
+        raise ValueError(f"{name} must have shape [{want}], got {list(x.shape)}")
+
+
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """One image [3, H, W] in [-1, 1] -> uint8 array [H, W, 3] (rounded to the nearest level,
+    so the procedural data's own levels ``u8 / 127.5 - 1`` map back exactly)."""
+    assert_shape("image", image, [3, None, None])
+    x = ((image.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255)
+    return x.to(torch.uint8).permute(1, 2, 0).numpy()
+
+
 def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2,
                value_range: tuple[float, float] = (-1.0, 1.0),
                pad_value: float = 1.0) -> np.ndarray:
@@ -126,12 +153,3 @@ def git_state(*paths: str | Path) -> dict:
     dirty = git("status", "--porcelain", "--", *map(str, paths))
     return {"commit": git("rev-parse", "HEAD").strip(),
             "dirty": dirty.splitlines() if dirty != "unknown" else dirty}
-
-
-def add_info_command(parser):
-    """`ssn info`: print versions and the device."""
-    def run(args) -> int:
-        for key, value in environment_report().items():
-            print(f"{key:8s} {value}")
-        return 0
-    return run

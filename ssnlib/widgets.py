@@ -20,9 +20,11 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import torch
 
+from ssnlib.blocks import grid_of
 from ssnlib.resample.core import resample_blocks
-from ssnlib.resample.render import difference, draw_blocks, heatmap, png_bytes, to_uint8
-from ssnlib.resample.select import Selection, grid_of, selected_indices, selection_mask
+from ssnlib.resample.render import difference, draw_blocks, heatmap, png_bytes
+from ssnlib.resample.select import Selection, selected_indices, selection_mask
+from ssnlib.utils import to_uint8
 
 CLEAR = "rgba(0, 0, 0, 0)"
 
@@ -68,7 +70,7 @@ class BlockPicker(widgets.VBox):
         if z.shape[0] != 1:
             raise ValueError(f"BlockPicker shows one image: z must have batch 1, "
                              f"got {tuple(z.shape)}")
-        G._check_z(z)
+        G.check_z(z)
         if noise is None:
             noise = G.make_noise(1, self.generator, device=z.device)
         image = self._render(z, noise)
@@ -76,8 +78,20 @@ class BlockPicker(widgets.VBox):
         self._state, self._history = self._start, []
         self._selected: set[int] = set()
 
-        size = dict(width=f"{self.grid.width * self.scale}px",
+        super().__init__()
+        self._build()
+        self.add_class("ssn-blockpicker")
+        self._show()
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def _size(self) -> dict:
+        return dict(width=f"{self.grid.width * self.scale}px",
                     height=f"{self.grid.height * self.scale}px")
+
+    def _build_picker(self) -> widgets.GridBox:
+        """The current image under a grid of transparent buttons, one per block."""
+        size = self._size()
         self.current = widgets.Image(format="png", layout=widgets.Layout(
             grid_area=f"1 / 1 / {self.grid.n_h + 1} / {self.grid.n_w + 1}", margin="0", **size))
         self.cells = []
@@ -92,12 +106,19 @@ class BlockPicker(widgets.VBox):
             cell.add_class("ssn-block")
             cell.on_click(lambda _, a=a: self._toggle(a))
             self.cells.append(cell)
-        self.picker = widgets.GridBox([self.current, *self.cells], layout=widgets.Layout(
+        picker = widgets.GridBox([self.current, *self.cells], layout=widgets.Layout(
             grid_template_columns=f"repeat({self.grid.n_w}, 1fr)",
             grid_template_rows=f"repeat({self.grid.n_h}, 1fr)", grid_gap="0px", **size))
-        self.picker.add_class("ssn-picker")
-        self.before = widgets.Image(format="png", layout=widgets.Layout(margin="0", **size))
-        self.change = widgets.Image(format="png", layout=widgets.Layout(margin="0", **size))
+        picker.add_class("ssn-picker")
+        return picker
+
+    def _build(self) -> None:
+        """The three image columns (now, before, change), the buttons and the status line."""
+        self.picker = self._build_picker()
+        self.before = widgets.Image(format="png", layout=widgets.Layout(margin="0",
+                                                                        **self._size()))
+        self.change = widgets.Image(format="png", layout=widgets.Layout(margin="0",
+                                                                        **self._size()))
 
         def button(name, tip, action):
             b = widgets.Button(description=name, tooltip=tip)
@@ -119,15 +140,13 @@ class BlockPicker(widgets.VBox):
             return widgets.VBox([title, image], layout=widgets.Layout(
                 width=f"{self.grid.width * self.scale + 16}px", margin="0 8px 0 0"))
 
-        super().__init__([
+        self.children = [
             widgets.HBox([column(widgets.HTML("<b>now</b>: click blocks"), self.picker),
                           column(widgets.HTML("<b>before</b> (last step)"), self.before),
                           column(self.change_title, self.change)]),
             widgets.HBox([self.resample_button, self.undo_button, self.reset_button,
                           self.new_button]),
-            self.status])
-        self.add_class("ssn-blockpicker")
-        self._show()
+            self.status]
 
     # -- state ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from ssnlib.losses import (
     r1_penalty,
     update_mean_path_length,
 )
+from ssnlib.models import build_generator
 
 DT = torch.float64
 
@@ -121,8 +122,8 @@ def test_path_length_penalty_gradient_matches_finite_differences():
     gradcheck_param(G, "style.0.weight", penalty)
 
 
-def test_path_length_of_linear_synthesis_is_mean_block_norm():
-    """sqrt(mean over blocks of ||d<g(w), y>/dw_block||^2), y ~ N(0, I) / sqrt(HW)."""
+def test_path_length_of_linear_synthesis_is_the_whole_gradient_norm():
+    """sqrt(sum over blocks of ||d<g(w), y>/dw_block||^2), y ~ N(0, I) / sqrt(HW)."""
     G = BlockGenerator().to(DT)
     G.synthesis = lambda w, noise=None, generator=None: nn.functional.pixel_shuffle(
         G.to_pixels(w), 4)
@@ -132,8 +133,21 @@ def test_path_length_of_linear_synthesis_is_mean_block_norm():
     # d<pixel_shuffle(A w + b), y>/dw_k = A^T y_k, y_k the block's pixels in channel order
     y_blocks = nn.functional.pixel_unshuffle(y, 4)                       # [B, 48, 2, 2]
     grad = torch.einsum("oi,boyx->biyx", G.to_pixels.weight[:, :, 0, 0], y_blocks)
-    expected = grad.square().sum(1).mean((1, 2)).sqrt()
+    expected = grad.square().sum((1, 2, 3)).sqrt()
     torch.testing.assert_close(lengths, expected)
+
+
+def test_path_length_keeps_its_scale_across_grid_sizes():
+    """The same weights on a 1x1, 2x2 and 4x4 grid give path lengths within 25 % (a mean over
+    blocks instead of the sum would shrink them 2x per step)."""
+    means = []
+    for n in (1, 2, 4):
+        torch.manual_seed(0)
+        G = build_generator("ssn", "tiny", grid=(n, n))
+        z = G.sample_z(16, torch.Generator().manual_seed(1))
+        noise = G.make_noise(16, torch.Generator().manual_seed(2))
+        means.append(float(path_lengths(G, z, noise, torch.Generator().manual_seed(3)).mean()))
+    assert max(means) / min(means) < 1.25, means
 
 
 def test_mean_path_length_decays():

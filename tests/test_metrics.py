@@ -19,10 +19,10 @@ from ssnlib.metrics.distortion import block_changes, distortion_and_locality
 from ssnlib.metrics.features import FunctionFeatures
 from ssnlib.metrics.fid import GaussianStats, fid, frechet_distance, trace_sqrt_product
 from ssnlib.metrics.kid import kid
-from ssnlib.metrics.load import load_eval_generator
 from ssnlib.metrics.ppl import path_distances, ppl, slerp
 from ssnlib.metrics.reference import reference_stats
 from ssnlib.metrics.sampling import draw
+from ssnlib.zoo import load_eval_generator
 
 
 class FakeSpatial(nn.Module):

@@ -3,6 +3,7 @@ space, and part-level locality on generators with known behaviour."""
 
 from __future__ import annotations
 
+import argparse
 import math
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from ssnlib.blocks import BlockGrid
+from ssnlib.commands.train_featurenet import add_arguments
 from ssnlib.metrics.featurenet import DEFAULT_DIR, DomainFeatures, load_domain_net
 from ssnlib.metrics.fid import GaussianStats, fid
 from ssnlib.metrics.labelled import render_labelled
@@ -37,6 +39,11 @@ def test_manifest_is_complete_and_weights_are_small(shipped):
     net, manifest = shipped
     assert MANIFEST_KEYS <= manifest.keys()
     assert manifest["command"].split()[:3] == ["python", "-m", "ssnlib.metrics.train_featurenet"]
+    # today's spelling of the same run parses with the command's own arguments
+    rerun = manifest["rerun"].split()
+    assert rerun[:2] == ["ssn", "train-featurenet"]
+    args = add_arguments(argparse.ArgumentParser()).parse_args(rerun[2:])
+    assert (args.train, args.steps, args.batch) == (6000, 1500, 48)
     assert (DEFAULT_DIR / "featurenet.safetensors").stat().st_size < 5_000_000
     for d, a, _ in net.schema.discrete:
         assert 0 <= manifest["heldout"][f"{d}/{a}"]["accuracy"] <= 1
@@ -103,5 +110,5 @@ def test_part_locality_is_zero_when_nothing_changes_and_high_for_global_changes(
 
 
 def test_featurenet_folder_missing_is_a_clear_error(tmp_path: Path):
-    with pytest.raises(FileNotFoundError, match="train_featurenet"):
+    with pytest.raises(FileNotFoundError, match="train-featurenet"):
         load_domain_net(tmp_path)

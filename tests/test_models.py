@@ -244,12 +244,12 @@ def test_clear_errors(call, match):
 
 def test_call_errors():
     G = gen("ssn", 32)
-    with pytest.raises(ValueError, match=r"z of shape \[B, 16, 4, 4\]"):
+    with pytest.raises(ValueError, match=r"z must have shape \[\*, 16, 4, 4\]"):
         G(torch.zeros(1, 16))
     with pytest.raises(ValueError, match="noise maps"):
         G(G.sample_z(1), noise=G.make_noise(1)[:-1])
     with pytest.raises(ValueError, match="w-grid"):
         G.synthesis(torch.zeros(1, 16, 2, 2))
     S = gen("stylegan2", 32)
-    with pytest.raises(ValueError, match=r"z of shape \[B, 16\]"):
+    with pytest.raises(ValueError, match=r"z must have shape \[\*, 16\]"):
         S(torch.zeros(1, 16, 4, 4))

@@ -8,15 +8,14 @@ import torch
 import yaml
 from PIL import Image
 
-from ssnlib import pretrained
 from ssnlib.blocks import BlockGrid
 from ssnlib.cli import main
-from ssnlib.metrics import results
 from ssnlib.resample.parts import covering_blocks, part_resample_study, save_part_gallery, summarise
-from ssnlib.resample.render import to_uint8
 from ssnlib.train import load_config, train
-from ssnlib.train.export import export, record_metrics, run_wall_time
 from ssnlib.train.sample import load_generator, sample_images
+from ssnlib.utils import to_uint8
+from ssnlib.zoo import pretrained, results
+from ssnlib.zoo.export import export, record_metrics, run_wall_time
 
 TINY = ["model.overrides.channel_max=8", "model.overrides.z_dim=8", "model.overrides.w_dim=8",
         "model.overrides.n_mlp=2", "model.d_overrides.channel_max=8", "data.length=32",

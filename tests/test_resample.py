@@ -3,12 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from ssnlib.blocks import BlockGrid
+from ssnlib.blocks import BlockGrid, grid_of
 from ssnlib.models import build_generator
 from ssnlib.resample import (
     difference,
     draw_blocks,
-    grid_of,
     heatmap,
     png_bytes,
     resample_blocks,
@@ -16,8 +15,8 @@ from ssnlib.resample import (
     resample_figure,
     selected_indices,
     selection_mask,
-    to_uint8,
 )
+from ssnlib.utils import to_uint8
 
 matplotlib.use("Agg")
 
@@ -100,7 +99,7 @@ def test_clear_errors(G, blocks, error, match):
 
 
 def test_wrong_z_and_threshold(G):
-    with pytest.raises(ValueError, match="expects z of shape"):
+    with pytest.raises(ValueError, match="z must have shape"):
         resample_blocks(G, torch.zeros(1, 64, 2, 2), [0])
     with pytest.raises(ValueError, match="threshold"):
         resample_blocks(G, G.sample_z(1, gen(0)), [0], threshold=0)

@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from ssnlib import pretrained
-from ssnlib.metrics import results
 from ssnlib.metrics.distortion import distortion_and_locality
 from ssnlib.metrics.featurenet import DomainFeatures
 from ssnlib.metrics.kid import kid
 from ssnlib.metrics.reference import reference_stats
 from ssnlib.metrics.sampling import generated_batches
 from ssnlib.resample.parts import covering_blocks, part_masks, part_resample_study, summarise
-from ssnlib.resample.render import difference, to_uint8
+from ssnlib.resample.render import difference
 from ssnlib.train import load_config
 from ssnlib.train.sample import sample_images
+from ssnlib.utils import to_uint8
 from ssnlib.widgets import BlockPicker
+from ssnlib.zoo import pretrained, results
 
 # What issues 9 and 10 ship: the faces lambda_D sweep with its baselines, and skylines.
 EXPECTED = ["faces32-spade-ld0", "faces32-ssn-ld0", "faces32-ssn-ld10", "faces32-ssn-ld100",

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from ssnlib.data.procedural import Sample
+from ssnlib.utils import to_uint8
 
 # Part colours: distinct, readable hues; part 0 (background/sky) is dark grey.
 PART_COLOURS = np.array([
@@ -29,10 +30,6 @@ def colourise_parts(parts: np.ndarray | torch.Tensor) -> np.ndarray:
     return PART_COLOURS[parts % len(PART_COLOURS)]
 
 
-def _as_uint8(image: torch.Tensor) -> np.ndarray:
-    return ((image.float().clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
-
-
 def gallery(dataset, n: int = 16, ncol: int = 8, start: int = 0, pad: int = 2) -> np.ndarray:
     """The grid as uint8 [H', W', 3]: `n` images from index `start`, `ncol` per row; for
     items that are `Sample`s, each image has its part map beneath it."""
@@ -43,9 +40,9 @@ def gallery(dataset, n: int = 16, ncol: int = 8, start: int = 0, pad: int = 2) -
     for i in range(start, start + n):
         item = dataset[i]
         if isinstance(item, Sample):
-            cells.append(np.concatenate([_as_uint8(item.image), colourise_parts(item.parts)]))
+            cells.append(np.concatenate([to_uint8(item.image), colourise_parts(item.parts)]))
         else:
-            cells.append(_as_uint8(item[0] if isinstance(item, tuple) else item))
+            cells.append(to_uint8(item[0] if isinstance(item, tuple) else item))
     h, w, _ = cells[0].shape
     ncol = min(ncol, n)
     nrow = -(-n // ncol)

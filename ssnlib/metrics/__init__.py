@@ -6,7 +6,8 @@
 * distribution metrics: :func:`fid`, :func:`kid` against cached reference statistics
   (:func:`reference_stats`), :func:`noise_floor`;
 * latent-space metrics: :func:`ppl`, :func:`distortion_and_locality`, :func:`part_locality`;
-* :func:`evaluate` runs any subset, ``ssn eval`` writes it as JSON.
+* :func:`evaluate` runs any subset (``ssn eval``, :mod:`ssnlib.commands.evaluate`, writes it as
+  JSON).
 """
 
 from ssnlib.metrics.distortion import block_changes, distortion_and_locality
@@ -17,7 +18,6 @@ from ssnlib.metrics.fid import GaussianStats, fid, frechet_distance
 from ssnlib.metrics.floor import noise_floor
 from ssnlib.metrics.inception import InceptionFID, find_detector
 from ssnlib.metrics.kid import kid
-from ssnlib.metrics.load import load_eval_generator
 from ssnlib.metrics.parts import ATTRIBUTE_PARTS, part_locality
 from ssnlib.metrics.ppl import ppl
 from ssnlib.metrics.reference import Reference, reference_stats
@@ -26,6 +26,6 @@ __all__ = [
     "ATTRIBUTE_PARTS", "METRICS", "DomainFeatures", "DomainNet", "FeatureExtractor",
     "FunctionFeatures", "GaussianStats", "InceptionFID", "Reference", "block_changes",
     "distortion_and_locality", "evaluate", "fid", "find_detector", "frechet_distance", "kid",
-    "load_domain_net", "load_eval_generator", "make_extractor", "noise_floor", "part_locality",
+    "load_domain_net", "make_extractor", "noise_floor", "part_locality",
     "ppl", "reference_stats",
 ]

@@ -27,15 +27,8 @@ import math
 
 import torch
 
+from ssnlib.blocks import grid_of
 from ssnlib.metrics.sampling import batches, draw
-
-
-def spatial_grid(G):
-    grid = getattr(G, "grid", None)
-    if grid is None:
-        raise ValueError(f"distortion and locality need a spatial generator with a block grid; "
-                         f"{type(G).__name__} has no `grid`")
-    return grid
 
 
 @torch.no_grad()
@@ -43,7 +36,7 @@ def block_changes(G, z: torch.Tensor, noise, z_fresh: torch.Tensor
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean squared change inside and outside every block: two float32 [B, n_blocks] tensors;
     column a is for resampling block a (its new value taken from ``z_fresh``)."""
-    grid = spatial_grid(G)
+    grid = grid_of(G, need="distortion and locality")
     base = G(z, noise=noise).float()
     inside, outside = [], []
     cells = torch.arange(grid.n_blocks, device=z.device).reshape(1, 1, grid.n_h, grid.n_w)
@@ -65,7 +58,7 @@ def _mean_se(x: torch.Tensor) -> tuple[float, float]:
 def distortion_and_locality(G, count: int, seed: int = 0, batch: int = 8) -> dict:
     """Distortion, inside-block change and their ratio over ``count`` samples (see the module
     docstring), plus the distortion of each block a (``per_block``, row-major)."""
-    grid = spatial_grid(G)
+    grid = grid_of(G, need="distortion and locality")
     ins, outs = [], []
     for idx in batches(count, batch, "distortion"):
         (z, z_fresh), noise, _ = draw(G, idx, seed, n_latents=2)

@@ -5,11 +5,19 @@
 domain network; ``inception``: the FID Inception). ``ppl``: in the same feature space
 (:mod:`ssnlib.metrics.ppl`). ``distortion`` and ``locality`` (:mod:`ssnlib.metrics.distortion`)
 share one pass. ``parts`` (:mod:`ssnlib.metrics.parts`) always uses the domain network.
+
+Each metric is a small function registered under its name in :data:`REGISTRY` (after
+stylegan2-ada's ``metric_main``); it reads the generator and the options from a
+:class:`Run`, which computes work that several metrics share (the feature extractor, the
+generated features of FID and KID, the resampling pass of distortion and locality) once.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -20,7 +28,6 @@ from ssnlib.metrics.kid import kid
 from ssnlib.metrics.reference import DEFAULT_CACHE, reference_stats
 from ssnlib.metrics.sampling import generated_batches, model_device
 
-METRICS = ("fid", "kid", "ppl", "distortion", "locality", "parts")
 FEATURES = ("domain", "inception")
 
 
@@ -39,65 +46,136 @@ def make_extractor(kind: str, device: torch.device | str = "cpu",
     raise ValueError(f"features must be one of {FEATURES}, got {kind!r}")
 
 
-def evaluate(G, metrics: list[str], num: int, ref: str | None = None,
-             ref_num: int | None = None, ref_seed: int = 0, ref_start: int = 0,
-             features: str = "domain", seed: int = 0, batch: int = 16,
-             ppl_space: str = "w", ppl_sampling: str = "end", ppl_crop: bool = False,
-             part_domain: str | None = None, inception_path: str | Path | None = None,
-             featurenet_dir: str | Path | None = None,
-             cache_dir: str | Path | None = DEFAULT_CACHE, bf16: bool = True) -> dict:
-    """Scores of ``G`` (see the module docstring): ``{metric: result}`` plus ``time_s``."""
-    unknown = sorted(set(metrics) - set(METRICS))
-    if unknown:
-        raise ValueError(f"unknown metrics {unknown}; choose from {METRICS}")
-    device = model_device(G)
-    out: dict = {}
-    timing: dict[str, float] = {}
-    extractor = None
-    if {"fid", "kid", "ppl"} & set(metrics):
-        extractor = make_extractor(features, device, inception_path, featurenet_dir)
-    if {"fid", "kid"} & set(metrics):
-        if ref is None:
-            raise ValueError("fid/kid need a reference source (--ref faces, skylines or a path)")
-        t0 = time.perf_counter()
-        reference = reference_stats(ref, extractor, ref_num or num, G.resolution, ref_seed,
-                                    ref_start, cache_dir)
-        fake = extractor.features_of(generated_batches(G, num, seed, batch, bf16), total=num)
-        info = {"features": extractor.name, "num": num, "reference": reference.key}
-        if "fid" in metrics:
-            out["fid"] = {"fid": fid(GaussianStats.of(fake), reference.stats), **info}
-        if "kid" in metrics:
-            out["kid"] = {"kid": kid(reference.features, fake,
-                                     generator=torch.Generator().manual_seed(seed)), **info}
-        timing["fid_kid"] = time.perf_counter() - t0
-    if "ppl" in metrics:
-        from ssnlib.metrics.ppl import ppl
+@dataclass
+class Run:
+    """One evaluation: the generator, every option a metric may read, and the shared work."""
 
-        t0 = time.perf_counter()
-        out["ppl"] = ppl(G, extractor, num, seed, ppl_space, ppl_sampling, crop=ppl_crop,
-                         batch=batch)
-        timing["ppl"] = time.perf_counter() - t0
-    if {"distortion", "locality"} & set(metrics):
+    G: torch.nn.Module
+    num: int
+    ref: str | None = None
+    ref_num: int | None = None
+    ref_seed: int = 0
+    ref_start: int = 0
+    features: str = "domain"
+    seed: int = 0
+    batch: int = 16
+    ppl_space: str = "w"
+    ppl_sampling: str = "end"
+    ppl_crop: bool = False
+    part_domain: str | None = None
+    inception_path: str | Path | None = None
+    featurenet_dir: str | Path | None = None
+    cache_dir: str | Path | None = DEFAULT_CACHE
+    bf16: bool = True
+    device: torch.device = field(init=False)
+
+    def __post_init__(self):
+        self.device = model_device(self.G)
+
+    @cached_property
+    def extractor(self) -> FeatureExtractor:
+        return make_extractor(self.features, self.device, self.inception_path,
+                              self.featurenet_dir)
+
+    @cached_property
+    def fake_and_reference(self):
+        """Features of ``num`` generated images and the cached reference (FID and KID)."""
+        if self.ref is None:
+            raise ValueError("fid/kid need a reference source (--ref faces, skylines or a path)")
+        reference = reference_stats(self.ref, self.extractor, self.ref_num or self.num,
+                                    self.G.resolution, self.ref_seed, self.ref_start,
+                                    self.cache_dir)
+        fake = self.extractor.features_of(
+            generated_batches(self.G, self.num, self.seed, self.batch, self.bf16),
+            total=self.num)
+        return fake, reference
+
+    @cached_property
+    def block_pass(self) -> dict:
+        """The resampling pass that distortion and locality share."""
         from ssnlib.metrics.distortion import distortion_and_locality
 
-        t0 = time.perf_counter()
-        d = distortion_and_locality(G, num, seed, max(1, batch // 2))
-        if "distortion" in metrics:
-            out["distortion"] = {k: d[k] for k in ("distortion", "distortion_se", "per_block",
-                                                   "grid", "count")}
-        if "locality" in metrics:
-            out["locality"] = {"inside": d["inside"], "inside_se": d["inside_se"],
-                               "outside": d["distortion"], "outside_se": d["distortion_se"],
-                               "leak_ratio": d["leak_ratio"], "count": d["count"]}
-        timing["distortion_locality"] = time.perf_counter() - t0
-    if "parts" in metrics:
-        from ssnlib.metrics.parts import part_locality
+        return distortion_and_locality(self.G, self.num, self.seed, max(1, self.batch // 2))
 
-        t0 = time.perf_counter()
-        domain_net = (extractor if extractor is not None and features == "domain"
-                      else make_extractor("domain", device, featurenet_dir=featurenet_dir))
-        out["parts"] = part_locality(G, domain_net, num, seed, max(1, batch // 2),
-                                     part_domain)
-        timing["parts"] = time.perf_counter() - t0
-    out["time_s"] = {k: round(v, 2) for k, v in timing.items()}
+    def info(self) -> dict:
+        return {"features": self.extractor.name, "num": self.num,
+                "reference": self.fake_and_reference[1].key}
+
+
+REGISTRY: dict[str, Callable[[Run], dict]] = {}
+
+
+def metric(name: str):
+    """Register ``function(run) -> dict`` as metric ``name``."""
+    def register(function: Callable[[Run], dict]) -> Callable[[Run], dict]:
+        REGISTRY[name] = function
+        return function
+    return register
+
+
+@metric("fid")
+def _fid(run: Run) -> dict:
+    fake, reference = run.fake_and_reference
+    return {"fid": fid(GaussianStats.of(fake), reference.stats), **run.info()}
+
+
+@metric("kid")
+def _kid(run: Run) -> dict:
+    fake, reference = run.fake_and_reference
+    return {"kid": kid(reference.features, fake,
+                       generator=torch.Generator().manual_seed(run.seed)), **run.info()}
+
+
+@metric("ppl")
+def _ppl(run: Run) -> dict:
+    from ssnlib.metrics.ppl import ppl
+
+    return ppl(run.G, run.extractor, run.num, run.seed, run.ppl_space, run.ppl_sampling,
+               crop=run.ppl_crop, batch=run.batch)
+
+
+@metric("distortion")
+def _distortion(run: Run) -> dict:
+    d = run.block_pass
+    return {k: d[k] for k in ("distortion", "distortion_se", "per_block", "grid", "count")}
+
+
+@metric("locality")
+def _locality(run: Run) -> dict:
+    d = run.block_pass
+    return {"inside": d["inside"], "inside_se": d["inside_se"], "outside": d["distortion"],
+            "outside_se": d["distortion_se"], "leak_ratio": d["leak_ratio"], "count": d["count"]}
+
+
+@metric("parts")
+def _parts(run: Run) -> dict:
+    from ssnlib.metrics.parts import part_locality
+
+    domain_net = (run.extractor if run.features == "domain"
+                  else make_extractor("domain", run.device, featurenet_dir=run.featurenet_dir))
+    return part_locality(run.G, domain_net, run.num, run.seed, max(1, run.batch // 2),
+                         run.part_domain)
+
+
+METRICS = tuple(REGISTRY)
+
+
+def evaluate(G, metrics: list[str], num: int, **options) -> dict:
+    """Scores of ``G`` on ``metrics`` (names in :data:`REGISTRY`), ``num`` samples each:
+    ``{metric: result}`` plus ``time_s`` per metric (work shared by two metrics counts for the
+    first). ``options`` are the fields of :class:`Run` (``ref``, ``features``, ``seed``...)."""
+    unknown = sorted(set(metrics) - set(REGISTRY))
+    if unknown:
+        raise ValueError(f"unknown metrics {unknown}; choose from {', '.join(REGISTRY)}")
+    if not metrics:
+        raise ValueError(f"no metric given; choose from {', '.join(REGISTRY)}")
+    run = Run(G, num, **options)
+    out: dict = {}
+    timing: dict[str, float] = {}
+    for name in REGISTRY:                      # a fixed order, whatever the caller's
+        if name in metrics:
+            t0 = time.perf_counter()
+            out[name] = REGISTRY[name](run)
+            timing[name] = round(time.perf_counter() - t0, 2)
+    out["time_s"] = timing
     return out

@@ -8,7 +8,7 @@ FID). On it sit one linear head per attribute of every dataset (classes or a reg
 [-1, 1]) and a domain head; a small **segmentation head** reads the 16x16 and 8x8 stages and
 predicts every pixel's part class (:class:`~ssnlib.metrics.schema.Schema`). The weights ship in
 ``data/featurenet/`` (safetensors + ``manifest.json`` with how they were trained and how well
-they do); ``python -m ssnlib.metrics.train_featurenet`` retrains them.
+they do); ``ssn train-featurenet`` retrains them.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def load_domain_net(directory: str | Path | None = None,
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path} is missing; train the feature net with "
-                f"`python -m ssnlib.metrics.train_featurenet --out {directory}`")
+                f"`ssn train-featurenet --out {directory}`")
     manifest = json.loads(manifest_path.read_text())
     net = DomainNet(Schema.from_dict(manifest["schema"]), tuple(manifest["config"]["widths"]))
     net.load_state_dict(load_file(weights))

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ssnlib.metrics.schema import DOMAINS, Schema
+from ssnlib.data import DATASETS
+from ssnlib.metrics.schema import Schema
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Labelled:
 
 def _render_chunk(args) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     domain, seed, resolution, start, stop = args
-    dataset = DOMAINS[domain](length=stop, resolution=resolution, seed=seed)
+    dataset = DATASETS[domain](length=stop, resolution=resolution, seed=seed)
     images, parts, attrs = [], [], []
     for i in range(start, stop):
         image, part, a = dataset.render(i)

@@ -32,10 +32,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ssnlib.metrics.distortion import spatial_grid
+from ssnlib.blocks import grid_of
+from ssnlib.data import DATASETS
 from ssnlib.metrics.featurenet import INPUT_SIZE, DomainFeatures
 from ssnlib.metrics.sampling import batches, draw
-from ssnlib.metrics.schema import DOMAINS
 
 ATTRIBUTE_PARTS: dict[str, dict[str, tuple[str, ...]]] = {
     "faces": {
@@ -76,7 +76,7 @@ def attribute_table(schema, domain: str) -> tuple[list[str], list[int], torch.Te
     table = ATTRIBUTE_PARTS[domain]
     attrs = list(table)
     heads = [[(d, a) for d, a, _ in schema.discrete].index((domain, name)) for name in attrs]
-    shows = torch.tensor([[p in table[a] for p in DOMAINS[domain].PART_NAMES] for a in attrs])
+    shows = torch.tensor([[p in table[a] for p in DATASETS[domain].PART_NAMES] for a in attrs])
     return attrs, heads, shows
 
 
@@ -86,7 +86,7 @@ def part_locality(G, extractor: DomainFeatures, count: int, seed: int = 0, batch
                   tolerance: float = 0.0) -> dict:
     """The part-level leak rate over ``count`` samples and every block (module docstring);
     ``domain=None`` detects it from the first batch with the domain head."""
-    grid = spatial_grid(G)
+    grid = grid_of(G, need="part locality")
     cells = None
     counts = None
     for idx in batches(count, batch, "part locality"):

@@ -24,16 +24,16 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from ssnlib.data import DATASETS
 from ssnlib.metrics.features import FeatureExtractor, resize
 from ssnlib.metrics.fid import GaussianStats
-from ssnlib.metrics.schema import DOMAINS
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "data" / "stats"
 
 
 def _render(args) -> np.ndarray:
     domain, seed, resolution, start, stop = args
-    dataset = DOMAINS[domain](length=stop, resolution=resolution, seed=seed, return_parts=False)
+    dataset = DATASETS[domain](length=stop, resolution=resolution, seed=seed, return_parts=False)
     return np.stack([dataset.render(i, with_parts=False)[0] for i in range(start, stop)])
 
 
@@ -65,12 +65,12 @@ def _dataset_batches(dataset, count: int, resolution: int, start: int,
 def source_batches(source: str, count: int, resolution: int, seed: int = 0, start: int = 0,
                    batch: int = 250, workers: int = 2) -> Iterator[torch.Tensor]:
     """Image batches of any source (see the module docstring), at ``resolution``."""
-    if source in DOMAINS:
+    if source in DATASETS:
         return procedural_batches(source, count, resolution, seed, start, batch, workers)
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"reference source {source!r} is neither a procedural dataset "
-                                f"({', '.join(DOMAINS)}) nor an existing path")
+                                f"({', '.join(DATASETS)}) nor an existing path")
     from ssnlib.data import ImageFolderDataset, PackedDataset
 
     dataset = (PackedDataset(path) if (path / "dataset.json").is_file()
@@ -79,7 +79,7 @@ def source_batches(source: str, count: int, resolution: int, seed: int = 0, star
 
 
 def _source_tag(source: str) -> str:
-    if source in DOMAINS:
+    if source in DATASETS:
         return source
     digest = hashlib.sha1(str(Path(source).resolve()).encode()).hexdigest()[:8]
     return re.sub(r"[^A-Za-z0-9_.-]", "_", Path(source).name) + "-" + digest

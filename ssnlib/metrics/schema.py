@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ssnlib.data import CartoonFaces, Skylines
-
-DOMAINS = {"faces": CartoonFaces, "skylines": Skylines}
+from ssnlib.data import DATASETS
 
 
 @dataclass(frozen=True)
@@ -29,16 +27,16 @@ class Schema:
     parts: tuple[tuple[str, str], ...]
 
     @classmethod
-    def build(cls, domains: tuple[str, ...] = tuple(DOMAINS)) -> Schema:
+    def build(cls, domains: tuple[str, ...] = tuple(DATASETS)) -> Schema:
         for d in domains:
-            if d not in DOMAINS:
-                raise ValueError(f"unknown domain {d!r}; choose from {sorted(DOMAINS)}")
+            if d not in DATASETS:
+                raise ValueError(f"unknown domain {d!r}; choose from {sorted(DATASETS)}")
         return cls(
             domains=tuple(domains),
-            discrete=tuple((d, a, n) for d in domains for a, n in DOMAINS[d].NUM_CLASSES.items()),
+            discrete=tuple((d, a, n) for d in domains for a, n in DATASETS[d].NUM_CLASSES.items()),
             continuous=tuple((d, a, lo, hi) for d in domains
-                             for a, (lo, hi) in DOMAINS[d].CONTINUOUS.items()),
-            parts=tuple((d, p) for d in domains for p in DOMAINS[d].PART_NAMES),
+                             for a, (lo, hi) in DATASETS[d].CONTINUOUS.items()),
+            parts=tuple((d, p) for d in domains for p in DATASETS[d].PART_NAMES),
         )
 
     @property
@@ -48,7 +46,7 @@ class Schema:
     def part_range(self, domain: str) -> range:
         """Global part-class indices of one domain."""
         start = self.part_offset[domain]
-        return range(start, start + len(DOMAINS[domain].PART_NAMES))
+        return range(start, start + len(DATASETS[domain].PART_NAMES))
 
     def to_dict(self) -> dict:
         return {"domains": list(self.domains), "discrete": [list(x) for x in self.discrete],

@@ -1,23 +1,24 @@
 """Train, score and ship the domain feature network (:mod:`ssnlib.metrics.featurenet`).
 
-    python -m ssnlib.metrics.train_featurenet --out data/featurenet --train 8000 --steps 3000
+    ssn train-featurenet --out data/featurenet --train 8000 --steps 3000
 
-(also ``ssn train-featurenet``). Images ``0 .. train-1`` of every procedural dataset at seed 0
-are the training set, images ``0 .. heldout-1`` at seed 1 the held-out set. Augmentation: left-
-right mirroring (part maps mirrored, ``MIRROR_ODD`` attributes negated). Loss: the mean
-cross-entropy of the discrete heads (each on its own domain's images) + the mean squared error
-of the continuous heads + domain cross-entropy + per-pixel part cross-entropy. AdamW with a
-one-cycle schedule. Writes ``featurenet.safetensors`` and ``manifest.json`` (command, config,
-git commit, steps, wall time, device, torch version, held-out scores per attribute).
+(:mod:`ssnlib.commands.train_featurenet`; the shipped net was trained with the same arguments
+as ``python -m ssnlib.metrics.train_featurenet``, the command's earlier home).
+
+Images ``0 .. train-1`` of every procedural dataset at seed 0 are the training set, images
+``0 .. heldout-1`` at seed 1 the held-out set. Augmentation: left-right mirroring (part maps
+mirrored, ``MIRROR_ODD`` attributes negated). Loss: the mean cross-entropy of the discrete
+heads (each on its own domain's images) + the mean squared error of the continuous heads +
+domain cross-entropy + per-pixel part cross-entropy. AdamW with a one-cycle schedule. Writes
+``featurenet.safetensors`` and ``manifest.json`` (command, config, git commit, steps, wall
+time, device, torch version, held-out scores per attribute).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import sys
 import time
+from argparse import Namespace
 from pathlib import Path
 
 import torch
@@ -25,9 +26,10 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
-from ssnlib.metrics.featurenet import DEFAULT_DIR, INPUT_SIZE, WIDTHS, DomainNet
+from ssnlib.data import DATASETS
+from ssnlib.metrics.featurenet import INPUT_SIZE, WIDTHS, DomainNet
 from ssnlib.metrics.labelled import Labelled, render_labelled
-from ssnlib.metrics.schema import DOMAINS, Schema
+from ssnlib.metrics.schema import Schema
 from ssnlib.utils import git_state
 
 TRAIN_SEED, HELDOUT_SEED = 0, 1
@@ -35,7 +37,7 @@ CONTINUOUS_TOLERANCE = 0.1   # a continuous prediction "hits" within 10% of the 
 
 
 def _mirror(batch: Labelled, schema: Schema, flip: torch.Tensor) -> Labelled:
-    odd = torch.tensor([a in DOMAINS[d].MIRROR_ODD for d, a, _, _ in schema.continuous])
+    odd = torch.tensor([a in DATASETS[d].MIRROR_ODD for d, a, _, _ in schema.continuous])
     images = torch.where(flip[:, None, None, None], batch.images.flip(-1), batch.images)
     parts = torch.where(flip[:, None, None], batch.parts.flip(-1), batch.parts)
     sign = torch.where(flip[:, None] & odd[None], -1.0, 1.0)
@@ -85,9 +87,10 @@ def evaluate(net: DomainNet, data: Labelled, batch_size: int = 256) -> dict:
     return scores
 
 
-def train(args: argparse.Namespace, command: str) -> dict:
-    """Train with the parsed arguments of :func:`add_arguments`; ``command`` is recorded in the
-    manifest as the command that reproduces the run."""
+def train(args: Namespace, command: str) -> dict:
+    """Train with the parsed arguments of ``ssn train-featurenet``
+    (:mod:`ssnlib.commands.train_featurenet`); ``command`` is recorded in the manifest as the
+    command that reproduces the run."""
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -141,37 +144,3 @@ def train(args: argparse.Namespace, command: str) -> dict:
     save_file(state, str(out / "featurenet.safetensors"))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--out", default=str(DEFAULT_DIR), help="output folder")
-    parser.add_argument("--train", type=int, default=8000, help="training images per dataset")
-    parser.add_argument("--heldout", type=int, default=1000, help="held-out images per dataset")
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--weight-decay", type=float, default=1e-4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                        help="processes rendering the data")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's "
-                        "default; 1 is fastest on a busy shared machine)")
-    return parser
-
-
-def add_train_featurenet_command(parser: argparse.ArgumentParser, prog: str = "ssn"):
-    """`ssn train-featurenet`: train the domain feature network on the procedural datasets."""
-    add_arguments(parser)
-
-    def run(args) -> int:
-        manifest = train(args, f"{prog} {' '.join(sys.argv[1:])}")
-        print(json.dumps(manifest["heldout"], indent=1))
-        return 0
-    return run
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m ssnlib.metrics.train_featurenet",
-                                     description=__doc__)
-    run = add_train_featurenet_command(parser, prog="python -m ssnlib.metrics.train_featurenet")
-    sys.exit(run(parser.parse_args()))

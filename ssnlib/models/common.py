@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ssnlib.layers import randn
+from ssnlib.utils import assert_shape, check_positive
 
 MIN_RESOLUTION, MAX_RESOLUTION = 32, 1024
 NoiseArg = Sequence[torch.Tensor | None] | str | None
@@ -45,8 +46,7 @@ def make_channels(resolution: int, channels: dict[int, int] | None = None,
         for name, value in (("channel_max", channel_max), ("channel_multiplier",
                                                             channel_multiplier),
                             ("channel_base", channel_base)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive(**{name: value})
         channels = {r: max(1, min(channel_max, channel_base * channel_multiplier // r))
                     for r in sizes}
     missing = [r for r in sizes if r not in channels]
@@ -56,12 +56,6 @@ def make_channels(resolution: int, channels: dict[int, int] | None = None,
     if bad:
         raise ValueError(f"channel widths must be positive integers, got {bad}")
     return {r: channels[r] for r in sizes}
-
-
-def check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 class NoiseBuffers(nn.Module):
@@ -135,14 +129,12 @@ class GeneratorBase(nn.Module):
                              f"got {len(noise)}")
         return noise
 
-    def _check_z(self, z: torch.Tensor) -> None:
-        if z.ndim != 1 + len(self.z_shape) or tuple(z.shape[1:]) != self.z_shape:
-            raise ValueError(f"{type(self).__name__} expects z of shape [B, "
-                             f"{', '.join(map(str, self.z_shape))}], got {tuple(z.shape)}")
+    def check_z(self, z: torch.Tensor) -> None:
+        assert_shape(f"{type(self).__name__}'s z", z, [None, *self.z_shape])
 
     def mapping(self, z: torch.Tensor) -> torch.Tensor:
         """z -> w through PixelNorm and the mapping MLP ``style``."""
-        self._check_z(z)
+        self.check_z(z)
         return self.style(z)
 
     def synthesis(self, w: torch.Tensor, noise: NoiseArg = None,

@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from ssnlib.layers import DEFAULT_BLUR, Blur, EqualConv2d, EqualLinear, FusedLeakyReLU
-from ssnlib.models.common import check_positive, make_channels
+from ssnlib.models.common import make_channels
+from ssnlib.utils import check_positive
 
 
 class ConvLayer(nn.Sequential):

@@ -21,8 +21,8 @@ from ssnlib.layers import (
     NoiseInjection,
     Upsample,
 )
-from ssnlib.models.common import check_positive
 from ssnlib.models.ssn import SpatialGenerator
+from ssnlib.utils import check_positive
 
 
 class SPADEStyledConv(nn.Module):

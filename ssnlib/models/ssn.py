@@ -22,6 +22,7 @@ from torch import nn
 from ssnlib.blocks import BlockGrid
 from ssnlib.layers import (
     DEFAULT_BLUR,
+    SIGMA_MODES,
     ConstantInput,
     EqualConv2d,
     FusedLeakyReLU,
@@ -30,7 +31,8 @@ from ssnlib.layers import (
     SpatiallyModulatedConv2d,
     Upsample,
 )
-from ssnlib.models.common import GeneratorBase, NoiseArg, check_positive, make_channels
+from ssnlib.models.common import GeneratorBase, NoiseArg, make_channels
+from ssnlib.utils import check_positive
 
 
 def grid_mapping(z_dim: int, w_dim: int, n_mlp: int, lr_mlp: float) -> nn.Sequential:
@@ -89,10 +91,11 @@ class SpatialStyledConv(nn.Module):
     """Spatially modulated 3x3 conv (eq. 1, optionally x2 up) -> noise -> bias + leaky ReLU."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, upsample: bool = False,
-                 blur_kernel: Sequence[float] = DEFAULT_BLUR):
+                 blur_kernel: Sequence[float] = DEFAULT_BLUR, sigma_mode: str = "exact"):
         super().__init__()
         self.conv = SpatiallyModulatedConv2d(in_channels, out_channels, 3, style_dim=w_dim,
-                                             upsample=upsample, blur_kernel=blur_kernel)
+                                             upsample=upsample, blur_kernel=blur_kernel,
+                                             sigma_mode=sigma_mode)
         self.noise = NoiseInjection()
         self.activate = FusedLeakyReLU(out_channels)
 
@@ -187,7 +190,9 @@ class SpatialGenerator(GeneratorBase):
 
 class SSNGenerator(SpatialGenerator):
     """The SSN generator: spatially modulated convs (eq. 1) and spatially modulated ToRGB on
-    the :class:`SpatialGenerator` skeleton."""
+    the :class:`SpatialGenerator` skeleton. ``sigma_mode`` (``"exact"`` or ``"fast"``) chooses
+    how every layer computes sigma_E (see :class:`~ssnlib.layers.SpatiallyModulatedConv2d`); it
+    changes no parameter, so a checkpoint runs in either mode."""
 
     arch = "ssn"
 
@@ -195,14 +200,17 @@ class SSNGenerator(SpatialGenerator):
                  w_dim: int = 512, channels: dict[int, int] | None = None,
                  channel_max: int = 512, channel_multiplier: int = 2, n_mlp: int = 8,
                  lr_mlp: float = 0.01, encoder_subdiv: int = 4, encoder_units: int = 1,
-                 blur_kernel: Sequence[float] = DEFAULT_BLUR):
+                 blur_kernel: Sequence[float] = DEFAULT_BLUR, sigma_mode: str = "exact"):
+        if sigma_mode not in SIGMA_MODES:
+            raise ValueError(f"sigma_mode must be one of {SIGMA_MODES}, got {sigma_mode!r}")
+        self.sigma_mode = sigma_mode            # the factories below run inside __init__
         super().__init__(resolution, grid, z_dim, w_dim, channels, channel_max,
                          channel_multiplier, n_mlp, lr_mlp, encoder_subdiv, encoder_units,
                          blur_kernel)
 
     def styled_conv(self, in_channels, out_channels, upsample, blur_kernel):
         return SpatialStyledConv(in_channels, out_channels, self.w_dim, upsample=upsample,
-                                 blur_kernel=blur_kernel)
+                                 blur_kernel=blur_kernel, sigma_mode=self.sigma_mode)
 
     def to_rgb(self, in_channels, upsample, blur_kernel):
         return SpatialToRGB(in_channels, self.w_dim, upsample=upsample, blur_kernel=blur_kernel)

@@ -24,7 +24,8 @@ from ssnlib.layers import (
     PixelNorm,
     Upsample,
 )
-from ssnlib.models.common import GeneratorBase, NoiseArg, check_positive, make_channels
+from ssnlib.models.common import GeneratorBase, NoiseArg, make_channels
+from ssnlib.utils import check_positive
 
 
 class StyledConv(nn.Module):

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import torch
 
+from ssnlib.blocks import grid_of
 from ssnlib.layers import randn
-from ssnlib.resample.select import Selection, grid_of, selection_mask
+from ssnlib.resample.select import Selection, selection_mask
 
 
 def _latent_mask(G, z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Broadcast a selection [B or 1, n_h, n_w] over z [B, *z_shape]."""
-    G._check_z(z)
+    G.check_z(z)
     if mask.shape[0] not in (1, z.shape[0]):
         raise ValueError(f"a per-sample selection has {mask.shape[0]} entries for a batch of "
                          f"{z.shape[0]}")

@@ -23,15 +23,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ssnlib.data.faces import CartoonFaces
-from ssnlib.data.skylines import Skylines
+from ssnlib.blocks import grid_of
+from ssnlib.data import DATASETS
 from ssnlib.metrics.featurenet import DomainFeatures
-from ssnlib.metrics.parts import ATTRIBUTE_PARTS, attribute_table, readings
+from ssnlib.metrics.parts import attribute_table, readings
 from ssnlib.resample.core import resample_blocks
-from ssnlib.resample.render import difference, draw_blocks, heatmap, to_uint8
-from ssnlib.resample.select import grid_of
+from ssnlib.resample.render import difference, draw_blocks, heatmap
+from ssnlib.utils import to_uint8
 
-PART_NAMES = {"faces": CartoonFaces.PART_NAMES, "skylines": Skylines.PART_NAMES}
+PART_NAMES = {name: cls.PART_NAMES for name, cls in DATASETS.items()}
 
 
 @dataclass
@@ -172,41 +172,3 @@ def save_part_gallery(studies: list[PartResample], grid, path: str | Path,
     gap = np.full((2, rows[0].shape[1], 3), 255, np.uint8)
     Image.fromarray(np.concatenate([x for r in rows for x in (r, gap)][:-1], 0)).save(path)
     return Path(path)
-
-
-def add_part_gallery_command(parser):
-    """`ssn part-gallery --pretrained NAME --part tower --out gallery.png`."""
-    parser.add_argument("--pretrained", required=True, help="a zoo model")
-    parser.add_argument("--part", required=True, help="part name(s), e.g. tower+tower_top")
-    parser.add_argument("--domain", choices=sorted(ATTRIBUTE_PARTS), required=True)
-    parser.add_argument("--seeds", default="0-63", help="candidate seeds (first --count used)")
-    parser.add_argument("--count", type=int, default=8, help="seeds shown")
-    parser.add_argument("--resamples", type=int, default=4)
-    parser.add_argument("--share", type=float, default=0.25)
-    parser.add_argument("--out", required=True, help="PNG gallery; a .json summary beside it")
-
-    def run(args) -> int:
-        import json
-
-        from ssnlib import pretrained
-        from ssnlib.train.sample import parse_seeds
-
-        G = pretrained.load(args.pretrained)
-        extractor = DomainFeatures()
-        studies = []
-        for seed in parse_seeds(args.seeds):
-            studies += part_resample_study(G, args.part, args.domain, [seed], args.resamples,
-                                           args.share, extractor=extractor)
-            if len(studies) == args.count:
-                break
-        if not studies:
-            print(f"ssn part-gallery: no seed shows {args.part!r}")
-            return 1
-        out = save_part_gallery(studies, grid_of(G), args.out)
-        summary = {"model": args.pretrained, "part": args.part, **summarise(studies),
-                   "share": args.share, "command": args.command_line}
-        Path(out).with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
-        print(json.dumps({k: summary[k] for k in ("resamples", "part_changed",
-                                                  "outside_changed")}))
-        return 0
-    return run

@@ -14,6 +14,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from ssnlib.blocks import BlockGrid
+from ssnlib.utils import to_uint8
 
 # Anchors of matplotlib's "inferno" map, interpolated once into a 256-entry lookup table so a
 # heat map costs one indexing operation.
@@ -23,14 +24,6 @@ HEAT_LUT = np.stack([np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_IN
                                _INFERNO[:, c]) for c in range(3)], 1).round().astype(np.uint8)
 SELECT_RGB = (255, 64, 32)
 GRID_RGB = (255, 255, 255)
-
-
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """One image [3, H, W] in [-1, 1] -> uint8 array [H, W, 3]."""
-    if image.ndim != 3 or image.shape[0] != 3:
-        raise ValueError(f"expected one RGB image [3, H, W], got shape {tuple(image.shape)}")
-    x = ((image.detach().float().cpu() + 1) * 127.5).round().clamp(0, 255)
-    return x.to(torch.uint8).permute(1, 2, 0).numpy()
 
 
 def difference(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:

@@ -19,18 +19,6 @@ from ssnlib.blocks import BlockGrid
 Selection = int | Iterable | torch.Tensor | np.ndarray
 
 
-def grid_of(G) -> BlockGrid:
-    """The block grid of a generator: ``G.grid`` for spatial models (SSN, SPADE).
-
-    A StyleGAN2 generator has one global z, i.e. a single block covering the whole image: it
-    gets a 1x1 grid, so its only block is 0 and resampling it draws a whole new image.
-    """
-    grid = getattr(G, "grid", None)
-    if grid is not None:
-        return grid
-    return BlockGrid(1, 1, G.resolution, G.resolution)
-
-
 def _from_mask(grid: BlockGrid, mask: torch.Tensor, threshold: float) -> torch.Tensor:
     if mask.dtype != torch.bool and (mask.min() < 0 or mask.max() > 1):
         raise ValueError("a mask must be boolean or hold weights in [0, 1], "
@@ -54,7 +42,7 @@ def _cell(grid: BlockGrid, item) -> int:
             and not item.dtype.is_floating_point and item.dtype != torch.bool):
         raise TypeError(f"a block is an index or a (row, col) pair of integers, got {item!r} "
                         f"(pass a boolean grid or a mask as a tensor or an array)")
-    return grid._check_index(int(item))
+    return grid.check_index(int(item))
 
 
 def selection_mask(grid: BlockGrid, blocks: Selection, threshold: float = 0.5,

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from ssnlib.data import DATASETS
+from ssnlib.layers import SIGMA_MODES
 from ssnlib.losses import DISTORTION_MODES
 
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -38,6 +40,8 @@ class ModelConfig:
     config: str = "tiny"                   # a name in ssnlib.models.CONFIGS
     overrides: dict = field(default_factory=dict)    # generator constructor arguments
     d_overrides: dict = field(default_factory=dict)  # discriminator constructor arguments
+    init: str = ""                         # "": fresh weights; else a file from `ssn transfer`
+    sigma_mode: str = "exact"              # exact | fast: sigma_E of eq. 1 (ssn only)
 
 
 @dataclass
@@ -165,6 +169,12 @@ class TrainConfig:
         if m.config not in CONFIGS:
             raise ConfigError(f"model.config must be one of {sorted(CONFIGS)}, "
                               f"got {m.config!r}")
+        if m.sigma_mode not in SIGMA_MODES:
+            raise ConfigError(f"model.sigma_mode must be one of {SIGMA_MODES}, "
+                              f"got {m.sigma_mode!r}")
+        if m.sigma_mode != "exact" and m.arch != "ssn":
+            raise ConfigError(f"model.sigma_mode={m.sigma_mode!r} applies to the ssn generator "
+                              f"only; model.arch={m.arch!r} has no sigma_E")
         res = self.data.resolution
         try:
             check_resolution(res)
@@ -189,9 +199,7 @@ class TrainConfig:
 
 
 def procedural_names() -> tuple[str, ...]:
-    from ssnlib.train.data import PROCEDURAL
-
-    return tuple(PROCEDURAL)
+    return tuple(DATASETS)
 
 
 def _plain(value):

@@ -15,10 +15,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ssnlib.data import CartoonFaces, ImageFolderDataset, PackedDataset, Skylines
+from ssnlib.data import ImageFolderDataset, PackedDataset, dataset_class
 from ssnlib.train.config import ConfigError, DataConfig
-
-PROCEDURAL = {"faces": CartoonFaces, "skylines": Skylines}
 
 
 def make_dataset(cfg: DataConfig) -> Dataset:
@@ -38,7 +36,7 @@ def make_dataset(cfg: DataConfig) -> Dataset:
                                   f"but data.resolution={cfg.resolution}")
             return data
         return ImageFolderDataset(path, cfg.resolution)
-    return PROCEDURAL[cfg.name](length=cfg.length, resolution=cfg.resolution, seed=cfg.seed,
+    return dataset_class(cfg.name)(length=cfg.length, resolution=cfg.resolution, seed=cfg.seed,
                                 return_parts=False)
 
 

@@ -32,11 +32,11 @@ import torch
 from ssnlib.losses import (
     d_logistic_loss,
     distortion_penalty,
-    draw_blocks,
     g_nonsaturating_loss,
     path_length_penalty,
     path_lengths,
     r1_penalty,
+    sample_blocks,
     update_mean_path_length,
 )
 from ssnlib.train.checkpoint import (
@@ -59,6 +59,7 @@ from ssnlib.train.distributed import (
 )
 from ssnlib.train.ema import ema_beta, update_ema
 from ssnlib.train.monitor import Monitor
+from ssnlib.transfer import TransferError, load_init
 from ssnlib.utils import seed_everything
 
 CKPT_FORMAT = "ssnlib-train-1"
@@ -85,9 +86,19 @@ def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
     from ssnlib.models import build_discriminator, build_generator
 
     m, res = cfg.model, cfg.data.resolution
-    G = build_generator(m.arch, m.config, resolution=res, **m.overrides)
+    sigma = {"sigma_mode": m.sigma_mode} if m.arch == "ssn" else {}
+    G = build_generator(m.arch, m.config, resolution=res, **{**sigma, **m.overrides})
     D = build_discriminator(m.config, resolution=res, **m.d_overrides)
     return G, D
+
+
+def init_models(path: str, G: torch.nn.Module, D: torch.nn.Module) -> str:
+    """Start G and D from ``model.init``, e.g. a StyleGAN2 transferred by ``ssn transfer``
+    (section 3.4); a file that does not fit the config is a ConfigError naming the key."""
+    try:
+        return load_init(path, G, D)
+    except TransferError as err:
+        raise ConfigError(f"model.init: {err}") from None
 
 
 class Trainer:
@@ -111,6 +122,7 @@ class Trainer:
                                   f"{world} processes")
         seed_everything(cfg.seed)                       # identical initial weights everywhere
         self.G, self.D = build_models(cfg)
+        self.init_note = init_models(cfg.model.init, self.G, self.D) if cfg.model.init else ""
         self.memory_format = (torch.channels_last if cfg.channels_last
                               else torch.contiguous_format)
         for net in (self.G, self.D):
@@ -199,14 +211,22 @@ class Trainer:
 
     def train_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         """One full step on this process's real images; returns the losses (tensors)."""
-        cfg, reg, B, step = self.cfg, self.cfg.reg, self.cfg.batch, self.step
+        stats: dict[str, torch.Tensor] = {}
+        self._d_step(real, stats)
+        self._g_step(stats)
+        update_ema(self.G_ema, self.G,
+                   ema_beta(self.cfg.batch, self.cfg.ema.kimg, self.cfg.ema.rampup,
+                            self.images_seen))
+        return stats
+
+    def _d_step(self, real: torch.Tensor, stats: dict) -> None:
+        """D's logistic loss on real and generated images, then R1 when due (lazy)."""
+        cfg, reg, B = self.cfg, self.cfg.reg, self.cfg.batch
         real = real.to(self.device, non_blocking=True).contiguous(
             memory_format=self.memory_format)
         if cfg.data.mirror:
             flip = self._local(torch.rand(B, generator=self.gen, device=self.device), B) < 0.5
             real = torch.where(flip[:, None, None, None], real.flip(3), real)
-        stats = {}
-
         self.G.requires_grad_(False)
         self.D.requires_grad_(True)
         with torch.no_grad(), self._autocast():
@@ -215,48 +235,58 @@ class Trainer:
             loss = d_logistic_loss(self.D(real), self.D(fake))
         self._optimise(self.opt_D, self.D, loss)
         stats["loss/D"] = loss.detach()
-        if reg.r1_gamma > 0 and step % reg.r1_interval == 0:
+        if reg.r1_gamma > 0 and self.step % reg.r1_interval == 0:
             r1 = r1_penalty(self.D, real, reg.r1_gamma)       # fp32: lazy, double backward
             self._optimise(self.opt_D, self.D, r1 * reg.r1_interval)
             stats["loss/R1"] = r1.detach()
 
+    def _g_step(self, stats: dict) -> None:
+        """G's non-saturating loss, then path length and distortion when due (lazy, each
+        weighted by its interval)."""
+        reg = self.cfg.reg
         self.G.requires_grad_(True)
         self.D.requires_grad_(False)
         with self._autocast():
-            loss = g_nonsaturating_loss(self.D(self._generate(B)))
+            loss = g_nonsaturating_loss(self.D(self._generate(self.cfg.batch)))
         self._optimise(self.opt_G, self.G, loss)
         stats["loss/G"] = loss.detach()
         terms = []
-        if reg.pl_weight > 0 and step % reg.pl_interval == 0:
-            n = B // reg.pl_batch_shrink
-            z, noise = self._latents(n)
-            res = self.G.resolution
-            y = torch.randn((n, 3, res, res), generator=self.gen, device=self.device) / res
-            lengths = path_lengths(self.G, z, noise, y=self._local(y, n))
-            self.pl_mean = update_mean_path_length(
-                self.pl_mean, average(lengths.mean().detach(), self.dist.world), reg.pl_decay)
-            pl = path_length_penalty(lengths, self.pl_mean)
+        if reg.pl_weight > 0 and self.step % reg.pl_interval == 0:
+            pl = self._path_length_term()
             terms.append(pl * (reg.pl_weight * reg.pl_interval))
             stats["loss/PL"], stats["pl_mean"] = pl.detach(), self.pl_mean
-        if reg.distortion_weight > 0 and step % reg.distortion_interval == 0:
-            n, r = B // reg.distortion_batch_shrink, reg.distortion_resamples
-            z, noise = self._latents(n)
-            blocks = draw_blocks(self.G.grid, r * n, self.gen, self.device).reshape(r, n)
-            fresh = self.G.sample_z(r * n, self.gen, device=self.device)
-            fresh = fresh.reshape(r, n, *fresh.shape[1:])
-            per = n // self.dist.world
-            part = slice(self.dist.rank * per, (self.dist.rank + 1) * per)
-            rd = distortion_penalty(self.G, z, noise, reg.distortion_mode, r,
-                                    blocks=blocks[:, part].flatten(),
-                                    z_fresh=fresh[:, part].flatten(0, 1))
+        if reg.distortion_weight > 0 and self.step % reg.distortion_interval == 0:
+            rd = self._distortion_term()
             terms.append(rd * (reg.distortion_weight * reg.distortion_interval))
             stats["loss/distortion"] = rd.detach()
         if terms:
             self._optimise(self.opt_G, self.G, sum(terms))
 
-        update_ema(self.G_ema, self.G,
-                   ema_beta(B, cfg.ema.kimg, cfg.ema.rampup, self.images_seen))
-        return stats
+    def _path_length_term(self) -> torch.Tensor:
+        reg = self.cfg.reg
+        n = self.cfg.batch // reg.pl_batch_shrink
+        z, noise = self._latents(n)
+        res = self.G.resolution
+        y = torch.randn((n, 3, res, res), generator=self.gen, device=self.device) / res
+        lengths = path_lengths(self.G, z, noise, y=self._local(y, n))
+        self.pl_mean = update_mean_path_length(
+            self.pl_mean, average(lengths.mean().detach(), self.dist.world), reg.pl_decay)
+        return path_length_penalty(lengths, self.pl_mean)
+
+    def _distortion_term(self) -> torch.Tensor:
+        """R_D (eq. 2) on this process's share of the global draws, so the draws do not depend
+        on the number of processes."""
+        reg = self.cfg.reg
+        n, r = self.cfg.batch // reg.distortion_batch_shrink, reg.distortion_resamples
+        z, noise = self._latents(n)
+        blocks = sample_blocks(self.G.grid, r * n, self.gen, self.device).reshape(r, n)
+        fresh = self.G.sample_z(r * n, self.gen, device=self.device)
+        fresh = fresh.reshape(r, n, *fresh.shape[1:])
+        per = n // self.dist.world
+        part = slice(self.dist.rank * per, (self.dist.rank + 1) * per)
+        return distortion_penalty(self.G, z, noise, reg.distortion_mode, r,
+                                  blocks=blocks[:, part].flatten(),
+                                  z_fresh=fresh[:, part].flatten(0, 1))
 
     # -- the loop -------------------------------------------------------------------------
 

@@ -16,20 +16,20 @@ from pathlib import Path
 import torch
 
 from ssnlib.metrics.evaluate import FEATURES, METRICS, evaluate
-from ssnlib.metrics.load import load_eval_generator
 from ssnlib.utils import environment_report, get_device
+from ssnlib.zoo import load, load_eval_generator, record_metrics
 
 
-def add_eval_command(parser: argparse.ArgumentParser):
-    """`ssn eval`: FID, KID, PPL, distortion, locality and part-level locality as JSON."""
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("generator")
-    src.add_argument("--ckpt", help="training checkpoint file or run folder")
+    src.add_argument("--ckpt", help="a zoo name, an exported model folder, a checkpoint file "
+                     "or a run folder (its latest checkpoint)")
     src.add_argument("--net", choices=("ema", "g"), default="ema", help="with --ckpt")
     src.add_argument("--arch", help="stylegan2, ssn or spade (without --ckpt)")
     src.add_argument("--config", help="named config, e.g. tiny, small (without --ckpt)")
     src.add_argument("--weights", help="safetensors generator state dict (with --arch)")
     src.add_argument("--pretrained", metavar="NAME", help="a model of the zoo "
-                     "(ssnlib.pretrained.names())")
+                     "(ssnlib.zoo.names()); needed by --record")
     parser.add_argument("--record", action="store_true", help="with --pretrained: store the "
                         "scores in the model's manifest.json")
     parser.add_argument("--metrics", default="fid,kid,ppl,distortion,locality",
@@ -57,6 +57,30 @@ def add_eval_command(parser: argparse.ArgumentParser):
                         "data/stats)")
     parser.add_argument("--out", help="JSON output file (default: print)")
 
+
+def _generator(args, device: torch.device) -> torch.nn.Module:
+    if args.pretrained:
+        return load(args.pretrained, device)
+    return load_eval_generator(args.ckpt, args.arch, args.config, args.weights, args.net,
+                               device)
+
+
+def _report(args, result: dict, device: torch.device) -> dict:
+    """The JSON an evaluation writes: scores, what was scored, the arguments, the command and
+    the environment (so a recorded score says how to reproduce it)."""
+    return {"metrics": result, "generator": {"ckpt": args.ckpt, "arch": args.arch,
+                                             "config": args.config, "weights": args.weights,
+                                             "pretrained": args.pretrained},
+            "args": {k: v for k, v in vars(args).items() if k != "command_line"},
+            "command": args.command_line,
+            "environment": {**environment_report(), "device": str(device),
+                            "torch": torch.__version__}}
+
+
+def add_evaluate_command(parser: argparse.ArgumentParser):
+    """`ssn eval`: FID, KID, PPL, distortion, locality and part-level locality as JSON."""
+    _add_arguments(parser)
+
     def run(args) -> int:
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
         device = get_device(args.device)
@@ -64,13 +88,7 @@ def add_eval_command(parser: argparse.ArgumentParser):
             print("ssn eval: error: --record needs --pretrained NAME", file=sys.stderr)
             return 2
         try:
-            if args.pretrained:
-                from ssnlib import pretrained
-
-                G = pretrained.load(args.pretrained, device)
-            else:
-                G = load_eval_generator(args.ckpt, args.arch, args.config, args.weights,
-                                        args.net, device)
+            G = _generator(args, device)
         except KeyError as err:                      # an unknown zoo name lists the known ones
             print(f"ssn eval: error: {err.args[0]}", file=sys.stderr)
             return 2
@@ -78,24 +96,15 @@ def add_eval_command(parser: argparse.ArgumentParser):
             print(f"ssn eval: error: {err}", file=sys.stderr)
             return 2
         kwargs = {} if args.cache is None else {"cache_dir": args.cache}
-        result = evaluate(G, metrics, args.num, args.ref, args.ref_num, args.ref_seed,
-                          features=args.features, seed=args.seed, batch=args.batch,
+        result = evaluate(G, metrics, args.num, ref=args.ref, ref_num=args.ref_num,
+                          ref_seed=args.ref_seed, features=args.features, seed=args.seed,
+                          batch=args.batch,
                           ppl_space=args.ppl_space, ppl_sampling=args.ppl_sampling,
                           ppl_crop=args.ppl_crop, part_domain=args.part_domain,
                           inception_path=args.inception_path, featurenet_dir=args.featurenet,
                           bf16=not args.no_bf16, **kwargs)
-        report = {"metrics": result, "generator": {"ckpt": args.ckpt, "arch": args.arch,
-                                                   "config": args.config,
-                                                   "weights": args.weights,
-                                                   "pretrained": args.pretrained},
-                  "args": {k: v for k, v in vars(args).items() if k != "command_line"},
-                  "command": args.command_line,
-                  "environment": {**environment_report(), "device": str(device),
-                                  "torch": torch.__version__}}
-        text = json.dumps(report, indent=1, default=str)
+        text = json.dumps(_report(args, result, device), indent=1, default=str)
         if args.record:
-            from ssnlib.train.export import record_metrics
-
             print(f"recorded in {record_metrics(args.pretrained, json.loads(text))}")
         if args.out:
             Path(args.out).write_text(text + "\n")

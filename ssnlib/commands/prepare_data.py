@@ -1,7 +1,7 @@
 """`ssn prepare-data`: pack image files or a procedural dataset into an archive.
 
     ssn prepare-data SRC DST --resolution R [--skip-bad] [--overwrite]
-    ssn prepare-data DST --dataset cartoon-faces|skylines --count N [--seed S] --resolution R
+    ssn prepare-data DST --dataset faces|skylines --count N [--seed S] --resolution R
 
 SRC is a folder (searched recursively) or a zip of PNG/JPEG/WebP files. The
 archive DST loads with `ssnlib.data.PackedDataset`.
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import sys
 
-from ssnlib.data.faces import CartoonFaces
-from ssnlib.data.folder import BadImageError
-from ssnlib.data.packed import pack_folder, pack_procedural
-from ssnlib.data.skylines import Skylines
-
-PROCEDURAL = {"cartoon-faces": CartoonFaces, "skylines": Skylines}
+from ssnlib.data import (
+    DATASETS,
+    DEPRECATED_NAMES,
+    BadImageError,
+    dataset_class,
+    pack_folder,
+    pack_procedural,
+)
 
 
 def add_prepare_data_command(parser):
@@ -24,7 +26,7 @@ def add_prepare_data_command(parser):
                         help="source folder or zip, then the archive to write "
                              "(only DST with --dataset)")
     parser.add_argument("--resolution", type=int, required=True, help="output size in pixels")
-    parser.add_argument("--dataset", choices=sorted(PROCEDURAL),
+    parser.add_argument("--dataset", choices=sorted([*DATASETS, *DEPRECATED_NAMES]),
                         help="pack a procedural dataset instead of image files")
     parser.add_argument("--count", type=int, default=10_000,
                         help="images to render with --dataset (default 10000)")
@@ -40,7 +42,11 @@ def add_prepare_data_command(parser):
                          f"got {len(args.paths)} path(s)")
         try:
             if args.dataset:
-                dataset = PROCEDURAL[args.dataset](args.count, args.resolution, args.seed)
+                name = DEPRECATED_NAMES.get(args.dataset, args.dataset)
+                if name != args.dataset:
+                    print(f"ssn prepare-data: note: --dataset {args.dataset} is deprecated; "
+                          f"use --dataset {name}", file=sys.stderr)
+                dataset = dataset_class(name)(args.count, args.resolution, args.seed)
                 report = pack_procedural(dataset, args.paths[0], overwrite=args.overwrite)
             else:
                 report = pack_folder(args.paths[0], args.paths[1], args.resolution,

@@ -1,11 +1,13 @@
 """`ssn resample`: resample blocks of a sampled or an inverted image and write PNGs.
 
-    ssn resample --ckpt RUN_OR_FILE --seed 3 --blocks 1,2 --out DIR
+    ssn resample --ckpt faces32-ssn-ld100 --seed 3 --blocks 1,2 --out DIR
     ssn resample --ckpt RUN_OR_FILE --image photo.png --blocks 0:1,2:2 --out DIR
     ssn resample --ckpt RUN_OR_FILE --image photo.png --mask hair.png --out DIR
 
-``--seed S`` draws z and the noise from ``torch.Generator().manual_seed(S)`` (the convention
-of ``ssn sample``, so both show the same image); ``--image`` inverts a picture first
+``--ckpt`` takes any generator source (a zoo name, an exported folder, a checkpoint file or a
+run folder; :func:`ssnlib.zoo.load_any`). ``--seed S`` draws z and the noise from
+``torch.Generator().manual_seed(S)`` (the convention of ``ssn sample``, so both show the same
+image); ``--image`` inverts a picture first
 (:func:`ssnlib.invert.invert`). Without ``--ckpt``, ``--arch``/``--config`` build an *untrained*
 generator with weights from ``--init-seed`` (for trying the tool; its images are noise-like).
 DIR receives ``before.png``, ``after.png``, ``diff.png`` (heat map of the change),
@@ -22,7 +24,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ssnlib.resample.select import grid_of, selected_indices, selection_mask
+from ssnlib.blocks import grid_of
+from ssnlib.data.folder import BadImageError, load_image
+from ssnlib.data.procedural import to_float_image
+from ssnlib.invert import invert
+from ssnlib.models import build_generator
+from ssnlib.resample.core import resample_blocks
+from ssnlib.resample.render import difference, heatmap, resample_figure
+from ssnlib.resample.select import selected_indices, selection_mask
+from ssnlib.utils import get_device, to_uint8
+from ssnlib.zoo import load_any
 
 
 def parse_blocks(spec: str) -> list:
@@ -49,23 +60,19 @@ def load_mask(path: str | Path, resolution: int) -> torch.Tensor:
 
 
 def _generator(args):
-    from ssnlib.models import build_generator
-    from ssnlib.utils import get_device
-
     device = get_device(args.device or None)
     if args.ckpt:
-        from ssnlib.train.sample import load_generator
-        return load_generator(args.ckpt, args.net, device)
+        return load_any(args.ckpt, args.net, device)
     torch.manual_seed(args.init_seed)
     print(f"note: no --ckpt: an UNTRAINED {args.arch}/{args.config} generator (weights from "
           f"--init-seed {args.init_seed}); its images show the mechanics, not a trained model")
     return build_generator(args.arch, args.config).to(device).eval().requires_grad_(False)
 
 
-def add_resample_command(parser):
-    """`ssn resample`: see the module docstring."""
+def _add_arguments(parser) -> None:
     model = parser.add_argument_group("model")
-    model.add_argument("--ckpt", default="", help="checkpoint file, or run folder (latest)")
+    model.add_argument("--ckpt", default="", help="a zoo name, an exported model folder, a "
+                       "checkpoint file or a run folder (its latest checkpoint)")
     model.add_argument("--net", choices=("ema", "g"), default="ema",
                        help="with --ckpt: EMA generator (default) or the raw trained one")
     model.add_argument("--arch", default="ssn", help="without --ckpt: untrained arch")
@@ -86,53 +93,68 @@ def add_resample_command(parser):
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--device", default="", help="e.g. cpu, cuda (default: best)")
 
+
+def _inputs(args):
+    """The generator, its grid, the chosen blocks and the input picture (None with --seed);
+    every user error surfaces here, before anything is written."""
+    G = _generator(args)
+    grid = grid_of(G)
+    blocks = load_mask(args.mask, G.resolution) if args.mask else parse_blocks(args.blocks)
+    chosen = selected_indices(selection_mask(grid, blocks, args.threshold)[0])
+    if not chosen:
+        raise ValueError(f"the selection picks no block of the {grid.n_h}x{grid.n_w} grid "
+                         f"(with --mask, try a lower --threshold)")
+    pixels = None
+    if args.image:
+        pixels, _ = load_image(Path(args.image).read_bytes(), args.image, G.resolution)
+    return G, grid, chosen, pixels
+
+
+def _latents(args, G, pixels, out: Path):
+    """z and the noise of the image to edit: sampled from --seed, or found by inverting the
+    picture (written as ``input.png`` beside the results)."""
+    device = next(G.parameters()).device
+    if pixels is None:
+        gen = torch.Generator().manual_seed(args.seed)
+        return G.sample_z(1, gen, device=device), G.make_noise(1, gen, device=device)
+    found = invert(G, to_float_image(pixels).to(device), steps=args.steps,
+                   seed=args.resample_seed)
+    Image.fromarray(pixels).save(out / "input.png")
+    print(f"inverted {args.image} in {args.steps} steps: reconstruction PSNR "
+          f"{float(found.psnr[0]):.1f} dB")
+    return found.z, found.noise
+
+
+def _write(out: Path, G, grid, chosen, z, z_after, noise) -> None:
+    import matplotlib.pyplot as plt
+
+    with torch.no_grad():
+        before, after = (G(v, noise=noise)[0].float().cpu() for v in (z, z_after))
+    Image.fromarray(to_uint8(before)).save(out / "before.png")
+    Image.fromarray(to_uint8(after)).save(out / "after.png")
+    Image.fromarray(heatmap(difference(before, after))).save(out / "diff.png")
+    fig = resample_figure(before, after, grid, chosen)
+    fig.savefig(out / "figure.png", dpi=100)
+    plt.close(fig)
+    torch.save({"z": z.cpu(), "z_after": z_after.cpu(), "noise": [n.cpu() for n in noise],
+                "blocks": chosen}, out / "latents.pt")
+
+
+def add_resample_command(parser):
+    """`ssn resample`: see the module docstring."""
+    _add_arguments(parser)
+
     def run(args) -> int:
-        import matplotlib.pyplot as plt
-
-        from ssnlib.data.folder import BadImageError, load_image
-        from ssnlib.data.procedural import to_float_image
-        from ssnlib.invert import invert
-        from ssnlib.resample.core import resample_blocks
-        from ssnlib.resample.render import difference, heatmap, resample_figure, to_uint8
-
         try:
-            G = _generator(args)
-            grid = grid_of(G)
-            blocks = (load_mask(args.mask, G.resolution) if args.mask
-                      else parse_blocks(args.blocks))
-            chosen = selected_indices(selection_mask(grid, blocks, args.threshold)[0])
-            if not chosen:
-                raise ValueError(f"the selection picks no block of the {grid.n_h}x{grid.n_w} "
-                                 f"grid (with --mask, try a lower --threshold)")
-            if args.image:
-                pixels, _ = load_image(Path(args.image).read_bytes(), args.image, G.resolution)
+            G, grid, chosen, pixels = _inputs(args)
         except (ValueError, IndexError, TypeError, OSError, BadImageError) as err:
             print(f"ssn resample: error: {err}", file=sys.stderr)
             return 2
-        device = next(G.parameters()).device
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        if args.image:
-            target = to_float_image(pixels).to(device)
-            found = invert(G, target, steps=args.steps, seed=args.resample_seed)
-            z, noise = found.z, found.noise
-            Image.fromarray(pixels).save(out / "input.png")
-            print(f"inverted {args.image} in {args.steps} steps: reconstruction PSNR "
-                  f"{float(found.psnr[0]):.1f} dB")
-        else:
-            gen = torch.Generator().manual_seed(args.seed)
-            z, noise = G.sample_z(1, gen, device=device), G.make_noise(1, gen, device=device)
+        z, noise = _latents(args, G, pixels, out)
         z_after = resample_blocks(G, z, chosen, torch.Generator().manual_seed(args.resample_seed))
-        with torch.no_grad():
-            before, after = (G(v, noise=noise)[0].float().cpu() for v in (z, z_after))
-        Image.fromarray(to_uint8(before)).save(out / "before.png")
-        Image.fromarray(to_uint8(after)).save(out / "after.png")
-        Image.fromarray(heatmap(difference(before, after))).save(out / "diff.png")
-        fig = resample_figure(before, after, grid, chosen)
-        fig.savefig(out / "figure.png", dpi=100)
-        plt.close(fig)
-        torch.save({"z": z.cpu(), "z_after": z_after.cpu(), "noise": [n.cpu() for n in noise],
-                    "blocks": chosen}, out / "latents.pt")
+        _write(out, G, grid, chosen, z, z_after, noise)
         print(f"resampled blocks {chosen} of the {grid.n_h}x{grid.n_w} grid: wrote "
               f"before.png, after.png, diff.png, figure.png, latents.pt to {out}")
         return 0

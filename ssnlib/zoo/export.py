@@ -1,4 +1,4 @@
-"""``ssn export``: ship a training run's EMA generator in the model zoo (:mod:`ssnlib.pretrained`).
+"""Ship a training run's EMA generator in the model zoo (:mod:`ssnlib.zoo.pretrained`).
 
     ssn export --ckpt runs/zoo/faces32-ssn-ld100 --name faces32-ssn-ld100 \\
         --launched-as "OMP_NUM_THREADS=1 ssn train --config configs/zoo/faces32.yaml"
@@ -16,8 +16,6 @@ from __future__ import annotations
 import datetime
 import io
 import json
-import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +23,11 @@ import torch
 import yaml
 from PIL import Image
 
-from ssnlib.pretrained import CONFIG, MANIFEST, REFERENCE, WEIGHTS, sha256, zoo_dir
-from ssnlib.resample.render import to_uint8
 from ssnlib.train.checkpoint import atomic_write, load_checkpoint, resolve_checkpoint
 from ssnlib.train.config import from_dict
 from ssnlib.train.sample import sample_images
-from ssnlib.utils import git_state
+from ssnlib.utils import git_state, to_uint8
+from ssnlib.zoo.pretrained import CONFIG, MANIFEST, REFERENCE, WEIGHTS, model_dir, sha256, zoo_dir
 
 DTYPES = {"fp16": torch.float16, "fp32": torch.float32}
 REFERENCE_SEEDS = list(range(8))
@@ -63,51 +60,45 @@ def write_json(path: Path, data: dict) -> None:
     atomic_write(path, lambda f: f.write((json.dumps(data, indent=1) + "\n").encode()))
 
 
-def export(ckpt: str | Path, name: str, out: str | Path | None = None, dtype: str = "fp16",
-           description: str = "", launched_as: str = "", command: str = "") -> Path:
-    """Export the EMA generator of ``ckpt`` (a checkpoint file or a run folder: its latest) as
-    zoo model ``name``; returns the model folder. ``command`` (the export command line) is
-    recorded in the manifest."""
+def _write_weights(folder: Path, name: str, state: dict, arch: str, dtype: str) -> dict:
+    """The EMA generator's state dict in ``dtype`` as ``generator.safetensors``; returns it."""
     from safetensors.torch import save
 
-    from ssnlib.models import generator_kwargs
-    from ssnlib.train.sample import load_generator
-
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
-    path = resolve_checkpoint(ckpt)
-    state = load_checkpoint(path)
-    cfg = from_dict(state["config"])
-    folder = zoo_dir(out) / name
     weights = {k: v.to(DTYPES[dtype]).contiguous() if v.is_floating_point() else v.contiguous()
                for k, v in state["G_ema"].items()}
-    blob = save(weights, metadata={"name": name, "arch": cfg.model.arch})
+    blob = save(weights, metadata={"name": name, "arch": arch})
     if len(blob) > MAX_BYTES:
         raise ValueError(f"{name}: {len(blob) / 2**20:.1f} MiB of weights exceeds the zoo's "
                          f"{MAX_BYTES / 2**20:.0f} MiB limit; try --dtype fp16")
     atomic_write(folder / WEIGHTS, lambda f: f.write(blob))
-    atomic_write(folder / CONFIG, lambda f: f.write(yaml.safe_dump(
-        cfg.to_dict(), sort_keys=False).encode()))
+    return weights
 
-    # the reference strip comes from the shipped (rounded) weights, as a user would load them
-    G = load_generator(path, "ema")
-    G.load_state_dict({k: v.float() for k, v in weights.items()})
+
+def _write_reference(folder: Path, G: torch.nn.Module) -> None:
+    """``reference.png``: the images of the reference seeds side by side."""
     images = sample_images(G, REFERENCE_SEEDS)
     strip = Image.fromarray(np.concatenate([to_uint8(x) for x in images], 1))
     buffer = io.BytesIO()
     strip.save(buffer, format="PNG")
     atomic_write(folder / REFERENCE, lambda f: f.write(buffer.getvalue()))
 
-    digest = sha256(folder / WEIGHTS)
+
+def _kept_metrics(folder: Path, digest: str) -> dict:
+    """The scores of an earlier export of the same weights (they still hold), else none."""
     old = folder / MANIFEST
-    metrics = {}
     if old.is_file():
         previous = json.loads(old.read_text())
         if previous.get("weights", {}).get("sha256") == digest:
-            metrics = previous.get("metrics", {})       # same weights: the scores still hold
-    m = cfg.model
-    wall = run_wall_time(path.parent)
-    manifest = {
+            return previous.get("metrics", {})
+    return {}
+
+
+def _manifest(folder: Path, name: str, cfg, state: dict, path: Path, G, dtype: str,
+              description: str, launched_as: str, command: str) -> dict:
+    from ssnlib.models import generator_kwargs
+
+    digest, m, wall = sha256(folder / WEIGHTS), cfg.model, run_wall_time(path.parent)
+    return {
         "name": name,
         "description": description,
         "model": {"arch": m.arch, "config": m.config,
@@ -134,9 +125,32 @@ def export(ckpt: str | Path, name: str, out: str | Path | None = None, dtype: st
                       "resolution": cfg.data.resolution,
                       "how": "ssnlib.train.sample.sample_images(G, seeds): seed s draws z and "
                              "the noise maps from torch.Generator().manual_seed(s)"},
-        "metrics": metrics,
+        "metrics": _kept_metrics(folder, digest),
     }
-    write_json(folder / MANIFEST, manifest)
+
+
+def export(ckpt: str | Path, name: str, out: str | Path | None = None, dtype: str = "fp16",
+           description: str = "", launched_as: str = "", command: str = "") -> Path:
+    """Export the EMA generator of ``ckpt`` (a checkpoint file or a run folder: its latest) as
+    zoo model ``name``; returns the model folder. ``command`` (the export command line) is
+    recorded in the manifest."""
+    from ssnlib.train.sample import load_generator
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+    path = resolve_checkpoint(ckpt)
+    state = load_checkpoint(path)
+    cfg = from_dict(state["config"])
+    folder = zoo_dir(out) / name
+    weights = _write_weights(folder, name, state, cfg.model.arch, dtype)
+    atomic_write(folder / CONFIG, lambda f: f.write(yaml.safe_dump(
+        cfg.to_dict(), sort_keys=False).encode()))
+    # the reference strip comes from the shipped (rounded) weights, as a user would load them
+    G = load_generator(path, "ema")
+    G.load_state_dict({k: v.float() for k, v in weights.items()})
+    _write_reference(folder, G)
+    write_json(folder / MANIFEST, _manifest(folder, name, cfg, state, path, G, dtype,
+                                            description, launched_as, command))
     return folder
 
 
@@ -145,8 +159,6 @@ def record_metrics(name: str, report: dict, directory: str | Path | None = None)
     with the command that produced it (replacing an earlier entry for the same metric). Scores
     in the Inception feature space are kept apart from the domain network's, as ``fid_inception``
     and so on: the two are different metrics."""
-    from ssnlib.pretrained import model_dir
-
     path = model_dir(name, directory) / MANIFEST
     manifest = json.loads(path.read_text())
     space = report["args"].get("features", "domain")
@@ -161,26 +173,3 @@ def record_metrics(name: str, report: dict, directory: str | Path | None = None)
                                        "environment": report["environment"]}
     write_json(path, manifest)
     return path
-
-
-def add_export_command(parser):
-    """`ssn export --ckpt RUN --name NAME`: the EMA generator into ``data/checkpoints/NAME``."""
-    parser.add_argument("--ckpt", required=True, help="checkpoint file, or run folder (latest)")
-    parser.add_argument("--name", required=True, help="zoo name, e.g. faces32-ssn-ld100")
-    parser.add_argument("--out", help="zoo folder (default: SSN_ZOO or data/checkpoints)")
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp16")
-    parser.add_argument("--description", default="", help="one line for the zoo's tables")
-    parser.add_argument("--launched-as", default="", help="the command that trained the run, "
-                        "as typed (recorded beside the config-file command)")
-
-    def run(args) -> int:
-        try:
-            folder = export(args.ckpt, args.name, args.out, args.dtype, args.description,
-                            args.launched_as, args.command_line)
-        except (ValueError, FileNotFoundError) as err:
-            print(f"ssn export: error: {err}", file=sys.stderr)
-            return 2
-        size = (folder / WEIGHTS).stat().st_size
-        print(f"wrote {folder} ({math.ceil(size / 1024)} KiB of weights)")
-        return 0
-    return run

@@ -1,10 +1,10 @@
 """The model zoo: trained generators shipped in ``data/checkpoints/``, one folder per model.
 
-    import ssnlib.pretrained
-    ssnlib.pretrained.names()                       # ['faces32-ssn-ld100', ...]
-    G = ssnlib.pretrained.load("faces32-ssn-ld100")  # float32, eval mode, on the CPU
+    from ssnlib import zoo
+    zoo.names()                       # ['faces32-ssn-ld100', ...]
+    G = zoo.load("faces32-ssn-ld100")  # float32, eval mode, on the CPU
 
-A model folder holds (written by ``ssn export``, :mod:`ssnlib.train.export`):
+A model folder holds (written by ``ssn export``, :mod:`ssnlib.zoo.export`):
 
 * ``generator.safetensors``: the EMA generator's state dict (fp16 or fp32);
 * ``config.yaml``: the full training config, so ``ssn train --config <folder>/config.yaml``
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-ZOO_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
+ZOO_DIR = Path(__file__).resolve().parents[2] / "data" / "checkpoints"
 WEIGHTS, MANIFEST, CONFIG, REFERENCE = ("generator.safetensors", "manifest.json", "config.yaml",
                                         "reference.png")
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from pathlib import Path
 
-from ssnlib import pretrained
+from ssnlib.data import DATASETS
+from ssnlib.zoo import pretrained
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -230,13 +230,12 @@ def plot_samples(ms: list[dict], path: str | Path, directory: str | Path | None 
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from ssnlib.metrics.schema import DOMAINS
 
     panels = []
     for dataset in sorted({m["training"]["dataset"] for m in ms}):
         group = [m for m in ms if m["training"]["dataset"] == dataset]
         res = group[0]["reference"]["resolution"]
-        data = DOMAINS[dataset](length=8, resolution=res, seed=0, return_parts=False)
+        data = DATASETS[dataset](length=8, resolution=res, seed=0, return_parts=False)
         rows = [("training data", np.concatenate([data.render(i, with_parts=False)[0]
                                                   for i in range(8)], 1))]
         rows += [(m["name"], np.asarray(Image.open(
@@ -272,17 +271,3 @@ def write_results(directory: str | Path | None = None) -> Path:
     plot_pareto(ms, root / "pareto.png")
     plot_samples(ms, root / "samples.png", directory)
     return path
-
-
-def add_results_command(parser):
-    """`ssn results`: Tables 1/2 in data/checkpoints/RESULTS.md and pareto.png, from the zoo."""
-    parser.add_argument("--zoo", help="zoo folder (default: SSN_ZOO or data/checkpoints)")
-
-    def run(args) -> int:
-        try:
-            print(f"wrote {write_results(args.zoo)}")
-        except ValueError as err:
-            print(f"ssn results: error: {err}", file=sys.stderr)
-            return 2
-        return 0
-    return run
