@@ -7,6 +7,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ssnlib.layers import ModulatedConv2d, SpatiallyModulatedConv2d
 from ssnlib.models import build_generator
+from ssnlib.train import ConfigError, load_config
+from ssnlib.train.trainer import build_models
 
 
 def both_forms(layer, x, style):
@@ -155,3 +157,19 @@ def test_unknown_sigma_mode_is_a_clear_error():
         SpatiallyModulatedConv2d(4, 4, 3, sigma_mode="approx")
     with pytest.raises(ValueError, match="sigma_mode must be one of"):
         build_generator("ssn", "tiny", sigma_mode="1x1")
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["model.sigma_mode=approx"], r"model.sigma_mode must be one of \('exact', 'fast'\)"),
+    (["model.arch=stylegan2", "model.sigma_mode=fast"], "ssn generator only"),
+    (["precision=fp16"], r"precision must be one of \('auto', 'bf16', 'fp32'\)")])
+def test_unknown_sigma_mode_or_precision_is_a_config_error(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, overrides)
+
+
+def test_training_config_builds_a_fast_ssn():
+    G, _ = build_models(load_config(None, ["model.sigma_mode=fast"]))
+    modes = {m.sigma_mode for m in G.modules()
+             if isinstance(m, SpatiallyModulatedConv2d) and m.demodulate}
+    assert modes == {"fast"}
