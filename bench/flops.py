@@ -36,11 +36,11 @@ aten = torch.ops.aten
 CONV_OPS = {aten.convolution, aten._convolution, aten.cudnn_convolution,
             aten.convolution_overrideable, aten._slow_conv2d_forward}
 # the trainer's regularisers in units of one forward pass per image of the batch they run on:
-# R1: D forward, its input gradient with create_graph (1 D) and the backward through both
-# graphs (2 + 2 D, weight gradients included); path length: G forward, the gradient with
-# respect to w (2 G: a modulated conv's weight gradient carries the style's), and the backward
-# through both graphs (about 2 x 2 G); distortion: two G forward passes and their backward
-REG_PASSES = {"r1": 6.0, "pl": 7.0, "distortion": 6.0}
+# R1: D forward, its input gradient with create_graph (1 D: input gradients only) and the
+# backward through both graphs (2 + 2 D); path length: the same with G (the style enters as
+# an activation, so the gradient with respect to w needs input gradients only); distortion:
+# two G forward passes and their backward (2 x 3 G)
+REG_PASSES = {"r1": 6.0, "pl": 6.0, "distortion": 6.0}
 
 
 def conv_flops(x_shape, w_shape, out_shape, transposed: bool) -> int:
