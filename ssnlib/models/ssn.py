@@ -55,8 +55,12 @@ class SpatialEncoder(nn.Module):
     Locality, a bounded receptive field: w-grid blocks are independent (per-block MLP), each
     3x3 conv reaches one cell, so a block of z changes the w-map only within ``2 * units`` cells
     (half a block for the defaults) of its own cells (:attr:`reach`); bilinear resizing adds at
-    most half a cell more. The synthesis convolutions spread further; the distortion
-    regulariser (eq. 2), not the architecture, keeps that in check.
+    most half a cell more (0.625 block at 32 px for a 4x4 grid). Area pooling to a coarser layer
+    averages whole cells, so there the reach rounds up to one of that layer's pixels: at the
+    4x4 layer under a 4x4 grid (one pixel per block) a block's w changes its neighbours' style
+    pixels, a whole block away. :func:`ssnlib.diagnostics.style_footprint` measures it (chapter
+    4). The synthesis convolutions spread further; the distortion regulariser (eq. 2), not the
+    architecture, keeps that in check.
 
     ``gain`` starts at 0 (one per unit, ReZero style), so a fresh encoder is exactly a nearest
     split of the blocks and a model transferred from StyleGAN2 starts as StyleGAN2 run with each
