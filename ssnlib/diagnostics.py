@@ -21,10 +21,12 @@ al. 2019), the SSN paper's section 3.1 and eq. 1.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -173,6 +175,19 @@ def spike_table(G: nn.Module, n: int = 64, seed: int = 0, fraction: float = 1e-3
         for label, x in f.items():
             feats.setdefault(label, []).append(x)
     return spike_statistics({k: torch.cat(v) for k, v in feats.items()}, fraction)
+
+
+SPIKE_CURVE = Path(__file__).resolve().parents[1] / "data" / "diagnostics" / \
+    "faces32-spade-spike-curve.json"
+
+
+def load_spike_curve(path: str | Path = SPIKE_CURVE) -> tuple[dict[int, list[LayerSpikes]], dict]:
+    """A spike curve written by ``tools/spike_curve.py``: ``{step: [LayerSpikes, ...]}`` and
+    the record itself (command, run config, source of every point)."""
+    record = json.loads(Path(path).read_text())
+    curve = {int(p["step"]): [LayerSpikes(**row) for row in p["layers"]]
+             for p in record["points"]}
+    return curve, record
 
 
 def heat_map(x: torch.Tensor) -> torch.Tensor:
@@ -367,7 +382,7 @@ def footprint_reach(footprint: torch.Tensor, grid: BlockGrid, block: int,
 
 @torch.no_grad()
 def layer_flops(layer: SpatiallyModulatedConv2d | ModulatedConv2d, in_size: int,
-                style_size: int | None = None) -> dict[str, int]:
+                style_size: int | None = None, fast: bool = False) -> dict[str, int]:
     """Floating-point operations of one forward pass of a 3x3 modulated layer for ONE sample,
     by part (a multiply-add counts 2), at input resolution ``in_size``.
 
@@ -377,6 +392,8 @@ def layer_flops(layer: SpatiallyModulatedConv2d | ModulatedConv2d, in_size: int,
     (s^2, w^2 or the fused kernel, conv(s^2, w^2) on the padded map, rsqrt) and ``normalise``
     (the division). StyleGAN2's modulated convolution: ``affine`` (a linear map of the style
     vector), ``modulate`` and ``demodulate`` (per-sample weights), ``convolution``.
+    ``fast``: sigma_E by the layer's factored variance kernel (``sigma_mode="fast"``): a 1x1
+    convolution over the input channels at h's resolution, then one depthwise convolution.
     Elementwise parts are counted one operation per element."""
     o, i, k, _ = layer.weight.shape
     h = in_size
@@ -404,7 +421,19 @@ def layer_flops(layer: SpatiallyModulatedConv2d | ModulatedConv2d, in_size: int,
             parts["resize"] = (8 * i * h * h) if style_size < h else i * style_size ** 2
     parts["modulate"] = i * h * h
     parts["convolution"] = conv
-    if layer.demodulate:
+    if layer.demodulate and fast:
+        kk = fused_upsample_kernel(layer).shape[-1] if layer.upsample else k
+        prep = o * i * k * k + o * i                                        # w^2, sum_k
+        if layer.upsample:
+            r = -(-kk // 4)
+            prep += 2 * o * i * blur_taps * kk * kk + 4 * o * i * kk * kk    # W, W^2, phases
+            taps = 2 * o * kk * kk * (h + 2 * r) ** 2
+        else:
+            taps = 2 * o * kk * kk * out * out
+        parts["sigma_E"] = i * h * h + prep + o * i * kk * kk + 2 * o * i * h * h + taps \
+            + o * out * out
+        parts["normalise"] = o * out * out
+    elif layer.demodulate:
         if layer.upsample:
             kk = fused_upsample_kernel(layer).shape[-1]
             r = -(-kk // 4)

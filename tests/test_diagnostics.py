@@ -176,3 +176,22 @@ def test_constant_style_map_is_stylegan2_and_costs_match_the_flop_counter():
             assert counter.get_total_flops() == counted, (up, type(layer).__name__, parts)
         assert sum(dg.layer_flops(ssn, 8, 4).values()) > 1.9 * sum(
             dg.layer_flops(sg2, 8).values())
+
+
+@pytest.mark.parametrize("up", [False, True])
+def test_fast_sigma_e_costs_match_the_flop_counter(up):
+    torch.manual_seed(0)
+    layer = SpatiallyModulatedConv2d(8, 4, 3, style_dim=6, upsample=up, sigma_mode="fast")
+    layer.fast_from = 1                                   # fast at every resolution
+    style = torch.randn(1, 6, 4, 4)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        layer(torch.randn(1, 8, 8, 8), style)
+    parts = dg.layer_flops(layer, 8, style_size=4, fast=True)
+    kk, out = (6, 16) if up else (3, 8)
+    counted = parts["affine"] + parts["convolution"] + 2 * 4 * 8 * 64      # 1x1 over channels
+    counted += 2 * 4 * kk * kk * ((8 + 4) ** 2 if up else out * out)       # depthwise taps
+    if up:
+        counted += 2 * 4 * 8 * 16 * kk * kk                                # W = blur * w
+    assert counter.get_total_flops() == counted
+    exact = dg.layer_flops(layer, 8, style_size=4)["sigma_E"]
+    assert parts["sigma_E"] < exact / 2
