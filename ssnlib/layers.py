@@ -1,10 +1,13 @@
 """Building blocks of the generators and the discriminator, in pure PyTorch.
 
-Names and initialisation follow rosinality's ``stylegan2-pytorch`` ``model.py`` (so its
-checkpoints load by name) and the StyleGAN2 paper; the new layer is
-:class:`SpatiallyModulatedConv2d`, the paper's eq. (1). Everything here is shape-agnostic with
-respect to dtype (bf16 autocast) and memory format (channels_last): no dtype asserts, no
-``.view`` on tensors that may be non-contiguous.
+References: rosinality's ``stylegan2-pytorch`` ``model.py`` (names and initialisation, so its
+checkpoints load by name), NVlabs' ``stylegan2-ada-pytorch`` ``training/networks.py`` (the
+modulated convolution as a plain function, :func:`modulated_conv2d`, and its training form),
+Karras et al. 2020 (StyleGAN2, eqs. 1-3) and the SSN paper, whose new layer is
+:class:`SpatiallyModulatedConv2d`, eq. (1). Everything here is shape-agnostic with respect to
+dtype (bf16 autocast) and memory format (channels_last): no dtype asserts, no ``.view`` on
+tensors that may be non-contiguous. Shapes: N batch, I / O input / output channels, H, W
+input size, k kernel size.
 """
 
 from __future__ import annotations
