@@ -508,7 +508,7 @@ class SpatiallyModulatedConv2d(nn.Module):
         output channel o's tap profile averaged over the inputs. Then the channel sum runs as one
         1x1 convolution at h's resolution and the taps as one depthwise convolution."""
         o = w.shape[0]
-        w2 = w.pow(2)                                                       # [O, I, k, k]
+        w2 = w.float().pow(2)                                               # [O, I, k, k]
         w0 = w2.sum([2, 3])                                                 # sum_k w^2 [O, I]
         kernel = self.variance_kernel().transpose(0, 1) if self.upsample else w2  # [O, I, K, K]
         # m_ok = sum_i kernel_oik / sum_i w0_oi: sums to 1 (each phase of an up kernel too)
