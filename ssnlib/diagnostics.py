@@ -267,15 +267,25 @@ def magnitude_toy(norm: str = "instance", size: int = 32, steps: int = 800, lr: 
 # the spatially modulated convolution: variance, phases, reach, cost
 
 
-def jacobian_variance(layer: Callable[[torch.Tensor], torch.Tensor],
-                      in_shape: Sequence[int]) -> torch.Tensor:
-    """Exact output variance of a map that is linear in its input h, for i.i.d. unit-variance
-    h of shape ``in_shape`` [C, H, W]: ``Var y_p = sum_q (dy_p / dh_q)^2``, the squared norm of
-    each row of the Jacobian (computed by autograd). Returns [C_out, H_out, W_out]."""
-    x0 = torch.zeros(1, *in_shape)
-    jac = torch.autograd.functional.jacobian(layer, x0, vectorize=True)   # [1, *out, 1, *in]
-    out_ndim = jac.ndim - 1 - len(in_shape) - 1
-    return jac.pow(2).flatten(out_ndim + 1).sum(-1)[0]
+@torch.no_grad()
+def jacobian_variance(layer: Callable[[torch.Tensor], torch.Tensor], in_shape: Sequence[int],
+                      batch: int = 256) -> torch.Tensor:
+    """Exact output variance of a *linear* map h -> y (no bias), for i.i.d. unit-variance h of
+    shape ``in_shape`` [C, H, W]: ``Var y_p = sum_q (dy_p / dh_q)^2``, the squared norm of each
+    row of the Jacobian. For a linear map column q of the Jacobian is the response to a unit
+    impulse at input q, so the columns are computed exactly, ``batch`` impulses per call.
+    Returns [C_out, H_out, W_out]; a map with ``f(0) != 0`` is refused."""
+    n = math.prod(in_shape)
+    if layer(torch.zeros(1, *in_shape)).abs().max() > 0:
+        raise ValueError("jacobian_variance needs a linear map (f(0) = 0)")
+    total = None
+    for start in range(0, n, batch):
+        rows = torch.arange(start, min(n, start + batch))
+        impulses = torch.zeros(len(rows), n)
+        impulses[torch.arange(len(rows)), rows] = 1.0
+        s = layer(impulses.reshape(-1, *in_shape)).pow(2).sum(0)
+        total = s if total is None else total + s
+    return total
 
 
 @torch.no_grad()

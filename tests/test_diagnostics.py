@@ -100,6 +100,10 @@ def test_eq1_has_unit_variance_at_interior_pixels(rough):
         return layer(x, s.expand(x.shape[0], -1, -1, -1))
 
     exact = dg.jacobian_variance(f, (6, 12, 12))
+    jac = torch.autograd.functional.jacobian(f, torch.zeros(1, 6, 12, 12))   # autograd's
+    assert torch.allclose(exact, jac.pow(2).flatten(4).sum(-1)[0], atol=1e-5)
+    with pytest.raises(ValueError, match="linear"):
+        dg.jacobian_variance(lambda x: f(x) + 1, (6, 12, 12))
     inside = dg.interior((12, 12), 1)
     assert torch.allclose(exact[:, inside], torch.ones(()), atol=1e-4)
     mc = dg.monte_carlo_variance(f, (6, 12, 12), n=1000)
