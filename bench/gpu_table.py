@@ -122,6 +122,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.dry_run:
         args.device, args.steps = "cpu", 2
+    elif not args.device and not torch.cuda.is_available():
+        print("no CUDA device: the GPU table needs one (--dry-run runs its rows tiny on the CPU)")
+        return
     rows = [ROWS[int(i) - 1] for i in args.rows.split(",")] if args.rows else ROWS
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     name, peak = peak_flops(device)
