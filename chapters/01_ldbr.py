@@ -39,12 +39,13 @@
 # all-black and all-white images: our stand-in for "structure".
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import PowerNorm
 from matplotlib.patches import Rectangle
 
-from ssnlib import toy
+from ssnlib import plotting, toy
+
+plotting.use_book_style()  # fonts and figure widths that read well in the book
 
 law = toy.ising_law((2, 2), beta=0.6)
 order = np.argsort(-law.probs, kind="stable")
@@ -52,15 +53,10 @@ print("states:", law.n_states, "| total probability:", round(float(law.probs.sum
 print("P(all white) =", round(float(law.probs[15]), 3), "| P(checkerboard) =",
       round(float(law.probs[0b1001]), 4))
 
-fig, axes = plt.subplots(1, 16, figsize=(12, 1.3))
-for ax, k in zip(axes, order, strict=True):
-    ax.imshow(law.images[k], cmap="gray_r", vmin=0, vmax=1)
-    ax.set_title(f"{law.probs[k]:.3f}", fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-fig.suptitle(r"all 16 images of the $2\times2$ Ising law ($\beta = 0.6$), most likely first",
-             y=1.08, fontsize=10)
-plt.show()
+fig = plotting.image_grid([law.images[k] for k in order], ncols=8, cmap="gray_r", vmax=1,
+                          titles=[f"{law.probs[k]:.3f}" for k in order])
+fig.suptitle(r"all 16 images of the $2\times2$ Ising law ($\beta = 0.6$), most likely first")
+plotting.show(fig)
 
 # %% [markdown]
 # ## Blocks
@@ -98,8 +94,11 @@ print("block of every pixel:\n", blocks.labels())
 # would pass. So we use the strong reading, which is also what the paper's
 # argument about inpainting relies on (chapter 2):
 #
-# $$\{P^a\} \text{ is a block-resampling of } P \iff
-#   K(y^{(0)}, \cdot\,) = P \ \text{ for every start } y^{(0)} \text{ with } P(y^{(0)}) > 0,$$
+# $$\begin{aligned}
+#   \{P^a\} \text{ is a block-resampling of } P \iff{}
+#   & K(y^{(0)}, \cdot\,) = P \\
+#   & \text{for every start } y^{(0)} \text{ with } P(y^{(0)}) > 0,
+# \end{aligned}$$
 #
 # that is, *every row of the sweep matrix equals the target law*, whatever the
 # order of the blocks. We measure a failure by the *end-law gap*, the expected
@@ -131,8 +130,12 @@ print("block-resampling in all 24 orders:", toy.is_block_resampling(fresh, law, 
 # changed pixels (Hamming distance, which equals the squared error). The LDBR
 # problem asks for the block-resampling with the least total distortion:
 #
-# $$\min_{\{P^a\}} \ \sum_{a=1}^{n_\text{blocks}} \mathcal D_a(P^a) \quad \text{subject to}
-#   \quad \{P^a\} \text{ is a block-resampling of } P. \tag{LDBR}$$
+# \begin{equation}
+# \begin{aligned}
+#   \min_{\{P^a\}} \quad & \sum_{a=1}^{n_\text{blocks}} \mathcal D_a(P^a) \\
+#   \text{subject to} \quad & \{P^a\} \text{ is a block-resampling of } P.
+# \end{aligned} \tag{LDBR}
+# \end{equation}
 #
 # For resampling everything, $y$ and $y'$ are independent draws of $P$, so pixel
 # $i$ changes with probability $2m_i(1-m_i)$, $m_i = P(y_i = 1)$. Our law is
@@ -190,16 +193,17 @@ models = {
 }
 for name, model in models.items():
     own = model.definition1_gap(orders="all")  # worst case, every start and order
-    print(f"{name:18s} latent states {model.n_latent_states:3d} | "
-          f"Def. 1 gap for its own law {round(own, 9)} | "
-          f"TV(model law, P) {toy.total_variation(model.law().probs, law.probs):.3f}")
+    print(f"{name}: {model.n_latent_states} latent states, Def. 1 gap for its own law "
+          f"{round(own, 9)}, TV(model law, P) "
+          f"{toy.total_variation(model.law().probs, law.probs):.3f}")
 
 per_block = {"resample everything": [toy.distortion(k, blocks, a, law)
                                      for a, k in enumerate(fresh)]}
 per_block |= {name: [m.distortion(a) for a in range(blocks.n_blocks)]
               for name, m in models.items()}
+print("distortion per block:")
 for name, d in per_block.items():
-    print(f"{name:20s} distortion per block {np.round(d, 3)}  total {sum(d):.3f}")
+    print(f"  {name:20s} {np.round(d, 3)}  total {sum(d):.3f}")
 
 # %% [markdown]
 # Both latent models pass Definition 1 for their own law, to rounding. The
@@ -211,30 +215,22 @@ for name, d in per_block.items():
 # later pixels along (0.91 changed pixels), while the last block moves nothing
 # else, since no pixel is decoded after it.
 
-# %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2),
-                                  gridspec_kw={"width_ratios": [2.2, 1]})
+# %% tags=["hide-input"]
+fig, (left, right) = plotting.subplots(1, 2, height=3.8, width_ratios=[1.4, 1])
 width = 0.27
 for j, (name, d) in enumerate(per_block.items()):
-    label = name + (" (0 everywhere)" if max(d) == 0 else "")
-    left.bar(np.arange(4) + (j - 1) * width, d, width, label=label)
-left.set(xticks=range(4), xticklabels=[f"block {a}" for a in range(4)],
-         ylabel="changed pixels outside the block", title="distortion per block (exact)")
-left.set_ylim(0, 2.0)
-left.legend(fontsize=8, ncols=3, loc="upper center")
-totals = [sum(d) for d in per_block.values()]
+    label = name + (" (all 0)" if max(d) == 0 else "")
+    left.bar(np.arange(4) + (j - 1) * width, d, width, label=label, color=f"C{j}")
+left.set(xticks=range(4), ylim=(0, 2.0), xlabel="block",
+         ylabel="changed pixels elsewhere", title="distortion per block")
 tvs = [0.0] + [toy.total_variation(m.law().probs, law.probs) for m in models.values()]
-for (name, total), tv, color in zip(zip(per_block, totals, strict=True), tvs,
-                                    ["C0", "C1", "C2"], strict=True):
-    right.scatter(total, tv, s=60, color=color, label=name)
-    right.annotate(name, (total, tv), textcoords="offset points", xytext=(0, 8),
-                   ha="center" if 0 < total < 5 else ("left" if total == 0 else "right"),
-                   fontsize=8, color=color)
-right.set(xlabel="LDBR objective (total distortion)", ylabel="TV(model law, P)",
+for j, (d, tv) in enumerate(zip(per_block.values(), tvs, strict=True)):
+    right.scatter(sum(d), tv, s=60, color=f"C{j}")
+right.set(xlabel="total distortion", ylabel="TV(model law, P)",
           title="quality vs distortion", xlim=(-0.4, 6.6), ylim=(-0.05, 0.65))
 right.grid(alpha=0.3)
-fig.tight_layout()
-plt.show()
+fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=3)
+plotting.show(fig)
 
 # %% [markdown]
 # ## The trade-off, exactly: a Gaussian image model
@@ -315,28 +311,26 @@ for name, (d, w2) in reference.items():
 # exact models sit on or above its left end, and the two rules that are not
 # latent models miss it badly, one in each direction.
 
-# %%
-fig, (ax, zoom) = plt.subplots(1, 2, figsize=(11, 4))
+# %% tags=["hide-input"]
+markers = {"symmetric root": ("s", "C0"), "Cholesky": ("D", "C1"),
+           "block-diagonal": ("^", "C2"), "resample everything": ("*", "C3"),
+           "sequential inpainting": ("X", "C4")}
+fig, (ax, zoom) = plotting.subplots(1, 2, height=4.4)
 for axis in (ax, zoom):
     axis.plot([p.distortion for p in front], [p.w2 for p in front], "o-", color="k",
               ms=4, label=r"optimal linear models ($\lambda$ sweep)")
-    markers = {"symmetric root": ("s", "C0"), "Cholesky": ("D", "C1"),
-               "block-diagonal": ("^", "C2"), "resample everything": ("*", "C3"),
-               "sequential inpainting": ("X", "C4")}
     for name, (d, w2) in reference.items():
         m, c = markers[name]
         axis.scatter(d, w2, marker=m, s=90, color=c, label=name, zorder=3)
-    axis.set(xlabel=r"total distortion $\sum_a \mathcal{D}_a$ (squared error)",
-             ylabel=r"end-law gap $W_2^2$ to $P$")
+    axis.set(xlabel=r"total distortion $\sum_a \mathcal{D}_a$", ylabel=r"gap $W_2^2$ to $P$")
     axis.grid(alpha=0.3)
-ax.set(xscale="symlog", title="all rules (symlog distortion axis)")
-ax.legend(fontsize=8, loc="upper right")
+ax.set(xscale="symlog", title="all rules (symlog axis)")
 zoom.set(xlim=(-0.5, 22), ylim=(-0.2, 6.5), title="latent-block models (zoom)")
 for p in front[3:7]:
     zoom.annotate(rf"$\lambda$={p.lam:g}", (p.distortion, p.w2), textcoords="offset points",
-                  xytext=(6, 4), fontsize=8)
-fig.tight_layout()
-plt.show()
+                  xytext=(6, 4), fontsize=10)
+fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
+plotting.show(fig)
 
 # %% [markdown]
 # Where does a latent block reach? The map below shows, for the centre block,
@@ -351,17 +345,19 @@ plt.show()
 centre = 4
 maps = {"Cholesky": named["Cholesky"], "symmetric root": named["symmetric root"],
         r"$\lambda$ = 0.3": front[4].A, r"$\lambda$ = 10": front[7].A}
-fig, axes = plt.subplots(1, 4, figsize=(11, 3))
-for ax, (name, A) in zip(axes, maps.items(), strict=True):
-    reach = toy.latent_reach(A, grid, centre)
-    im = ax.imshow(reach, cmap="magma", norm=PowerNorm(0.4, vmin=0, vmax=1))
+reach = {name: toy.latent_reach(A, grid, centre) for name, A in maps.items()}
+for name, r in reach.items():
+    print(f"{name:16s} variance outside the centre block: "
+          f"{r.ravel()[grid.outside(centre)].sum():.2f}")
+
+# %% tags=["hide-input"]
+fig, axes = plotting.subplots(1, 4, height=2.4)
+for ax, (name, r) in zip(axes, reach.items(), strict=True):
+    im = ax.imshow(r, cmap="magma", norm=PowerNorm(0.4, vmin=0, vmax=1))
     ax.add_patch(Rectangle((1.5, 1.5), 2, 2, fill=False, ec="cyan", lw=2))
-    outside = reach.ravel()[grid.outside(centre)].sum()
-    ax.set_title(f"{name}\nvariance outside: {outside:.2f}", fontsize=9)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(title=name, xticks=[], yticks=[])
 fig.colorbar(im, ax=axes, shrink=0.8, label=r"$\sum_{k\in a} A_{ik}^2$")
-plt.show()
+plotting.show(fig)
 
 # %% [markdown]
 # A last check that the closed forms are what a simulation sees: redraw the
@@ -403,8 +399,9 @@ print(f"centre block: closed form {toy.linear_latent_distortion(A, grid)[centre]
 # *zero* distortion that pass Definition 1 in the order (pixel 0, pixel 1).
 # Do they pass in the order (pixel 1, pixel 0)?
 #
-# *Answer.* (a) On the support, a rule that leaves $P$ invariant is a
-# $2 \times 2$ matrix $\begin{psmallmatrix} 1-q & q \\ q & 1-q \end{psmallmatrix}$
+# :::{dropdown} Answer (open after trying)
+# (a) On the support, a rule that leaves $P$ invariant is a $2 \times 2$ matrix
+# $\left(\begin{smallmatrix} 1-q & q \\ q & 1-q \end{smallmatrix}\right)$
 # (swap with probability $q$); a sweep multiplies two of them, and its rows
 # equal $(\tfrac12, \tfrac12)$ exactly when $(1-2q_0)(1-2q_1) = 0$, i.e. one of
 # the rules swaps with probability $\tfrac12$. A swap changes the other pixel
@@ -423,8 +420,10 @@ print(f"centre block: closed form {toy.linear_latent_distortion(A, grid)[centre]
 # the support, and the second pixel never forgets its start. The cell below
 # checks both with `toy.definition1_gap`. "In an arbitrary order" is what makes
 # the LDBR problem bite.
+# :::
 
-# %%
+# %% tags=["hide-cell"]
+# The check of the answer to (b).
 two = toy.two_pixel_law()
 # states: 0 = (0,0), 1 = (1,0), 2 = (0,1), 3 = (1,1); pixel 0 is the low bit
 coin_pixel0 = np.array([[0.5, 0.5, 0, 0], [0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5], [0, 0, 0.5, 0.5]])

@@ -42,10 +42,11 @@
 # (0,1), (1,1)$, pixel 0 first):
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
 
-from ssnlib import toy
+from ssnlib import plotting, toy
+
+plotting.use_book_style()  # fonts and figure widths that read well in the book
 
 two = toy.two_pixel_law(rho=1.0)
 pair = toy.pixel_blocks((1, 2))
@@ -76,25 +77,16 @@ for _ in range(100):
 print("fraction of chains at (0,0) after 100 sweeps:", float(np.mean(y == 0)))
 print("fraction still at (1,1):", float(np.mean(y == 3)))
 
-fresh = toy.fresh_kernel(two)
+# %% tags=["hide-input"]
 panels = {"inpaint pixel 0": inpaint[0], "inpaint pixel 1": inpaint[1],
-          "sweep = product": sweep, "a fresh sample": fresh}
-fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
-for ax, (title, k) in zip(axes, panels.items(), strict=True):
-    ax.imshow(k, cmap="Blues", vmin=0, vmax=1)
-    for i in range(4):
-        for j in range(4):
-            if k[i, j] > 0:
-                ax.text(j, i, f"{k[i, j]:.2g}", ha="center", va="center", fontsize=9,
-                        color="white" if k[i, j] > 0.6 else "black")
-    ax.set(title=title, xticks=range(4), yticks=range(4), xlabel="to")
-    ax.set_xticklabels(names, fontsize=8)
-    ax.set_yticklabels(names, fontsize=8)
-axes[0].set_ylabel("from")
-fig.suptitle("two-pixel law: transition matrices (rows: current image, columns: next)",
-             fontsize=10)
-fig.tight_layout(rect=(0, 0, 1, 0.93))
-plt.show()
+          "sweep = product": sweep, "a fresh sample": toy.fresh_kernel(two)}
+fig, axes = plotting.subplots(2, 2, height=6.6, width=6.4)
+for ax, (title, k) in zip(axes.flat, panels.items(), strict=True):
+    plotting.matrix(ax, k, names, title)
+for ax in axes[:, 0]:
+    ax.set_ylabel("from")
+fig.suptitle("two-pixel law: transition matrices\n(rows: current image, columns: next)")
+plotting.show(fig)
 
 # %% [markdown]
 # The two right panels are what Definition 1 compares: a block-resampling's
@@ -109,7 +101,7 @@ plt.show()
 
 # %%
 sweeps = np.arange(0, 31)
-fig, ax = plt.subplots(figsize=(6.5, 3.3))
+fig, ax = plotting.subplots(height=3.4, width=6.5)
 for rho in [0.5, 0.9, 0.99, 1.0]:
     law_r = toy.two_pixel_law(rho)
     k_r = toy.sweep([toy.inpainting_kernel(law_r, pair, a) for a in range(2)])
@@ -123,8 +115,7 @@ ax.set(xlabel="number of inpainting sweeps", ylabel=r"$\mathbb{E}\,$TV(end law |
        title="sequential inpainting forgets its start slowly, or never")
 ax.legend()
 ax.grid(alpha=0.3)
-fig.tight_layout()
-plt.show()
+plotting.show(fig)
 
 # %% [markdown]
 # ## When is sequential inpainting a block-resampling?
@@ -172,20 +163,21 @@ for beta in betas:
         gap[name].append(toy.end_law_gap(toy.sweep(kernels), law_b))
         if name == "9 pixels":
             worst.append(toy.end_law_gap(toy.sweep(kernels), law_b, worst=True))
+print("expected gap by partition, and the worst start's gap (9 pixels):")
 for i in [0, 2, 5, 10, 15]:
     print(f"beta {betas[i]:.1f}: " + "  ".join(f"{n} {gap[n][i]:.3f}" for n in partitions)
-          + f"  | worst start (9 pixels) {worst[i]:.3f}")
+          + f" | worst {worst[i]:.3f}")
 
-fig, ax = plt.subplots(figsize=(6.5, 3.5))
+# %% tags=["hide-input"]
+fig, ax = plotting.subplots(height=3.6, width=6.5)
 for name in partitions:
     ax.plot(betas, gap[name], "o-", ms=3, label=f"expected gap, {name}")
 ax.plot(betas, worst, "k--", label="worst start, 9 pixels")
 ax.set(xlabel=r"correlation $\beta$ of the $3\times3$ Ising law",
        ylabel="TV(end law | start, $P$)", title="one sweep of sequential inpainting")
-ax.legend(fontsize=8)
+ax.legend()
 ax.grid(alpha=0.3)
-fig.tight_layout()
-plt.show()
+plotting.show(fig)
 
 # %% [markdown]
 # A simulation check of one row of the sweep matrix: 20 000 seeded chains start
@@ -202,8 +194,9 @@ empirical = np.bincount(ends, minlength=512) / len(ends)
 print(f"TV(empirical, exact row) = {toy.total_variation(empirical, exact_row):.2f}"
       " (sampling noise)")
 print(f"TV(exact row, P) = {toy.total_variation(exact_row, law_04.probs):.3f}")
-print(f"P(all white) = {law_04.probs[511]:.3f}; after one sweep from all white: "
-      f"{exact_row[511]:.3f} exact, {empirical[511]:.3f} simulated")
+print(f"P(all white) = {law_04.probs[511]:.3f}")
+print(f"after one sweep from all white: {exact_row[511]:.3f} exact, "
+      f"{empirical[511]:.3f} simulated")
 
 # %% [markdown]
 # ## Latent-block resampling reaches the target law
@@ -230,30 +223,29 @@ for beta in small_betas:
     rows.append((toy.end_law_gap(inp, law_b), model.definition1_gap(law_b),
                  model.ldbr_objective(), fresh_total))
 rows = np.array(rows)
-print("beta | inpainting gap | latent gap | latent distortion | resample-everything distortion")
+print("           gap after one sweep       total distortion")
+print("beta | inpainting | latent | latent | resample everything")
 for beta, (g_inp, g_lat, d_lat, d_fresh) in zip(small_betas, rows, strict=True):
-    print(f"{beta:4.2f} | {g_inp:14.3f} | {round(g_lat, 9):10.3f} | {d_lat:17.3f} | {d_fresh:.3f}")
+    print(f"{beta:4.2f} | {g_inp:10.3f} | {round(g_lat, 9):6.3f} | {d_lat:6.3f} | {d_fresh:.3f}")
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5))
+# %% tags=["hide-input"]
+fig, (left, right) = plotting.subplots(1, 2, height=4.0)
 left.plot(small_betas, rows[:, 0], "o-", color="C4", label="sequential inpainting")
 left.plot(small_betas, rows[:, 1], "s-", color="C1", label="latent blocks (autoregressive)",
           zorder=3)
 left.plot(small_betas, np.zeros_like(small_betas), "*--", color="C3", ms=9,
           label="resample everything")
 left.set(xlabel=r"$\beta$", ylabel=r"$\mathbb{E}\,$TV(end law | start, $P$)",
-         title="how far one sweep is from a fresh sample")
-right.plot(small_betas, np.zeros_like(small_betas), "o-", color="C4",
-           label="sequential inpainting")
-right.plot(small_betas, rows[:, 2], "s-", color="C1", label="latent blocks (autoregressive)")
-right.plot(small_betas, rows[:, 3], "*--", color="C3", ms=9, label="resample everything")
-right.set(xlabel=r"$\beta$", ylabel="total distortion (changed pixels)",
-          title="how much the other blocks move")
+         title="distance from a fresh sample")
+right.plot(small_betas, np.zeros_like(small_betas), "o-", color="C4")
+right.plot(small_betas, rows[:, 2], "s-", color="C1")
+right.plot(small_betas, rows[:, 3], "*--", color="C3", ms=9)
+right.set(xlabel=r"$\beta$", ylabel="changed pixels", title="total distortion")
 for ax in (left, right):
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-fig.suptitle(r"$2\times2$ Ising law, one block per pixel", fontsize=10)
-fig.tight_layout()
-plt.show()
+fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncols=2)
+fig.suptitle(r"one sweep on the $2\times2$ Ising law, one block per pixel")
+plotting.show(fig)
 
 # %% [markdown]
 # ## The same picture for Gaussian images
@@ -299,29 +291,29 @@ for r in rhos:
                   toy.linear_latent_distortion(a_root, grid).sum(),
                   sum(f.distortion(grid, a, c) for a in range(grid.n_blocks))))
 curve = np.array(curve)
+print("     inpainting     distortion of")
+print("rho  W2^2 gap       latent   resample everything")
 for i in [0, 3, 6, 9]:
     g_inp, d_lat, d_fresh = np.round(curve[i], 6)
-    print(f"rho {rhos[i]:.1f}: inpainting W2^2 gap {g_inp:.3g}, "
-          f"latent distortion {d_lat:.3g}, resample-everything distortion {d_fresh:.3g}")
+    print(f"{rhos[i]:.1f}  {g_inp:<14.3g} {d_lat:<8.3g} {d_fresh:.3g}")
 
-fig, (left, mid) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1.5]})
+# %% tags=["hide-input"]
+fig, (left, mid) = plotting.subplots(1, 2, height=3.8, width_ratios=[1, 1.3])
 im = left.imshow(memory, cmap="viridis", vmin=0, vmax=max(0.5, memory.max()))
 for a in range(grid.n_blocks):
     rr, cc = divmod(a, 3)
     left.text(2 * cc + 0.5, 2 * rr + 0.5, str(a + 1), ha="center", va="center",
-              color="white", fontsize=11, weight="bold")
+              color="white", weight="bold")
 left.set(title=rf"inpainting memory, $\rho$ = {rho}" + "\n(numbers: inpainting order)",
          xticks=[], yticks=[])
 fig.colorbar(im, ax=left, shrink=0.8, label=r"Corr$(y^*_i, y^{(0)}_i)$")
-mid.plot(rhos, curve[:, 0], "o-", color="C4", label=r"inpainting: $W_2^2$ gap (distortion 0)")
-mid.plot(rhos, curve[:, 1], "s-", color="C0",
-         label=r"latent, symmetric root: distortion ($W_2^2$ gap 0)")
+mid.plot(rhos, curve[:, 0], "o-", color="C4", label=r"inpainting: $W_2^2$ gap")
+mid.plot(rhos, curve[:, 1], "s-", color="C0", label="latent (root): distortion")
 mid.set(xlabel=r"neighbour correlation $\rho$", ylabel="squared error",
         title="the price each rule pays")
 mid.grid(alpha=0.3)
-mid.legend(fontsize=8, loc="upper left")
-fig.tight_layout()
-plt.show()
+mid.legend(loc="upper left")
+plotting.show(fig)
 
 # %% [markdown]
 # The latent model stays exact at every $\rho$ and pays about 38 units of
@@ -356,30 +348,25 @@ frames = chain.images[:, 0]                                   # [17, 3, 32, 32]
 steps = difference(frames[:-1], frames[1:])                   # [16, 32, 32]
 inside = torch.stack([G.grid.block_mask(a) for a in chain.order])
 share = (steps * inside).sum((1, 2)) / steps.sum((1, 2))
-print(f"one step changes {float(steps.mean()):.3f} per pixel on average; "
-      f"{float(share.mean()):.0%} of that change lies in the redrawn block "
+print(f"one step changes {float(steps.mean()):.3f} per pixel on average;")
+print(f"{float(share.mean()):.0%} of that change lies in the redrawn block "
       f"(which holds {1 / G.grid.n_blocks:.0%} of the pixels)")
 print(f"start vs end: {float(difference(frames[0], frames[-1]).mean()):.3f} per pixel")
 
-fig, axes = plt.subplots(2, 9, figsize=(11, 2.9))
-for k, (frame_ax, change_ax) in enumerate(zip(axes[0], axes[1], strict=True)):
-    frame_ax.imshow(((frames[2 * k].permute(1, 2, 0) + 1) / 2).clamp(0, 1))
-    frame_ax.set_title(f"step {2 * k}", fontsize=8)
-    if k < 8:
-        change_ax.imshow(steps[2 * k], cmap="inferno", vmin=0, vmax=float(steps.max()))
-        y0, x0, y1, x1 = G.grid.box(chain.order[2 * k])
-        change_ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
-                                          color="cyan", lw=1))
-        change_ax.set_title(f"change at step {2 * k + 1}", fontsize=7)
-for ax in axes.flat:
-    ax.set(xticks=[], yticks=[])
-axes[1, -1].axis("off")
-fig.tight_layout()
-plt.show()
+# %% tags=["hide-input"]
+rgb = ((frames.permute(0, 2, 3, 1) + 1) / 2).clamp(0, 1)      # [17, 32, 32, 3]
+fig = plotting.image_grid(rgb[::2], ncols=5, titles=[f"step {k}" for k in range(0, 17, 2)])
+fig.suptitle("every other frame of the sweep")
+plotting.show(fig)
+fig = plotting.image_grid(steps, ncols=8, cmap="inferno", vmax=float(steps.max()),
+                          titles=[f"step {k + 1}" for k in range(16)],
+                          boxes=[G.grid.box(a) for a in chain.order])
+fig.suptitle("what each step changed (redrawn block outlined)")
+plotting.show(fig)
 
 # %% [markdown]
-# Top: every other frame of the sweep, a face drifting into a new one. Bottom:
-# what a single step changed, with the redrawn block outlined. Each step's
+# First: every other frame of the sweep, a face drifting into a new one. Second:
+# what each single step changed, with the redrawn block outlined. Each step's
 # change is concentrated on its block (the printed share against the block's
 # share of the pixels), and after sixteen steps nothing of the start's latent
 # is left: the end image is a fresh sample, which sequential inpainting never
@@ -405,11 +392,12 @@ plt.show()
 # forget it. (c) What happens at $\rho = 1$? Check your answer with
 # `toy.gaussian_inpainting_kernel` and `toy.gaussian_sweep`.
 #
-# *Answer.* (a) The conditional law of one pixel given the other is $y_0 \mid
+# :::{dropdown} Answer (open after trying)
+# (a) The conditional law of one pixel given the other is $y_0 \mid
 # y_1 \sim \mathcal N(\rho y_1, 1-\rho^2)$. Step 1 gives $y^*_0 = \rho y^{(0)}_1 +
 # \sqrt{1-\rho^2}\,\varepsilon_0$; step 2 gives $y^*_1 = \rho y^*_0 +
 # \sqrt{1-\rho^2}\,\varepsilon_1$. So $y^* = B y^{(0)} + \varepsilon$ with
-# $B = \begin{psmallmatrix} 0 & \rho \\ 0 & \rho^2 \end{psmallmatrix}$: the end
+# $B = \left(\begin{smallmatrix} 0 & \rho \\ 0 & \rho^2 \end{smallmatrix}\right)$: the end
 # law has mean $(\rho\, y^{(0)}_1,\ \rho^2 y^{(0)}_1)$. Note that $y^{(0)}_0$ is
 # forgotten at once (it is overwritten first), while $y^{(0)}_1$ leaves a trace.
 # (b) The mean is zero for every start only if $\rho = 0$. After $k$ sweeps $B^k
@@ -417,8 +405,10 @@ plt.show()
 # correlation, slow as $\rho \to 1$. (c) At $\rho = 1$ the noise vanishes and
 # $B$ copies $y^{(0)}_1$ into both pixels: the chain is frozen, the Gaussian
 # version of the paper's two-pixel example.
+# :::
 
-# %%
+# %% tags=["hide-cell"]
+# The check of the answer.
 pair_g = toy.pixel_blocks((1, 2))
 for r in [0.0, 0.5, 0.9]:
     c = toy.grid_covariance((1, 2), r)

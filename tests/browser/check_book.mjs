@@ -1,7 +1,9 @@
-// Open every page of the built book in headless Debian Chromium, served from
-// loopback, and check what a reader would see: no console errors, no request
-// leaving loopback, math typeset by MathJax, saved widget state rendered as
-// widgets. Saves a full-page screenshot of each page and a JSON report.
+// Open every page of the built book in headless Debian Chromium at 1280 px, served
+// from loopback, and check what a reader would see: no console errors, no request
+// leaving loopback, math typeset by MathJax without errors (no `mjx-merror`),
+// nothing in the main column cut off (see layout.mjs), every matplotlib figure
+// legible at the size it is displayed, saved widget state rendered as widgets.
+// Saves a full-page screenshot of each page and a JSON report.
 //
 //   node tests/browser/check_book.mjs jupyter_book/_build/html jupyter_book/_build/screens
 //
@@ -9,6 +11,7 @@
 import { readdir, mkdir, writeFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { launchChromium, serveStatic } from "./lib.mjs";
+import { clippedElements, figureProblems, mathErrors, COLUMN_MIN_PX } from "./layout.mjs";
 
 const [root, screens] = process.argv.slice(2).map((p) => resolve(p));
 if (!root || !screens) {
@@ -35,6 +38,7 @@ const browser = await launchChromium();
 await mkdir(screens, { recursive: true });
 const report = [];
 let failed = 0;
+const totals = { mathErrors: 0, clipped: 0, illegibleFigures: 0, figures: 0 };
 for (const file of await pages(root)) {
   const name = relative(root, file);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -66,17 +70,38 @@ for (const file of await pages(root)) {
     widgets = await page.locator(".jupyter-widgets").count();
     if (!widgets) problems.push("saved widget state present but no widget rendered");
   }
+  const merrors = await page.evaluate(mathErrors);
+  problems.push(...merrors.map((m) => `math error: ${m}`));
+  const layout = await page.evaluate(clippedElements);
+  if (layout.column < COLUMN_MIN_PX) {
+    problems.push(`main column ${layout.column} px wide at 1280 px, narrower than the ` +
+                  `${COLUMN_MIN_PX} px the figures are sized for (ssnlib.plotting.COLUMN_PX)`);
+  }
+  problems.push(...layout.clipped.map((c) => `clipped: ${c}`));
+  const figures = await page.evaluate(figureProblems);
+  problems.push(...figures.problems.map((f) => `illegible figure: ${f}`));
   problems.push(...notFound.map((s) => `missing resource: ${s}`));
+  totals.mathErrors += merrors.length;
+  totals.clipped += layout.clipped.length;
+  totals.illegibleFigures += figures.problems.length;
+  totals.figures += figures.count;
   const shot = join(screens, name.replace(/[\\/]/g, "__").replace(/\.html$/, ".png"));
   await page.screenshot({ path: shot, fullPage: true });
-  report.push({ page: name, screenshot: relative(screens, shot), math, widgets, problems });
+  report.push({ page: name, screenshot: relative(screens, shot), math, widgets,
+                mathErrors: merrors.length, clipped: layout.clipped.length, column: layout.column,
+                figures: figures.count, illegibleFigures: figures.problems.length,
+                smallestFigureText: figures.smallest, problems });
   failed += problems.length > 0;
-  console.log(`${problems.length ? "FAIL" : "ok  "} ${name}  math=${math} widgets=${widgets}`);
+  console.log(`${problems.length ? "FAIL" : "ok  "} ${name}  math=${math} widgets=${widgets} ` +
+              `figures=${figures.count} math-errors=${merrors.length} ` +
+              `clipped=${layout.clipped.length} illegible=${figures.problems.length}`);
   for (const p of problems) console.log(`       ${p}`);
   await page.close();
 }
 await browser.close();
 close();
 await writeFile(join(screens, "report.json"), JSON.stringify(report, null, 2));
-console.log(`${report.length - failed} passed, ${failed} failed`);
+console.log(`${report.length - failed} passed, ${failed} failed; ${totals.mathErrors} math errors, ` +
+            `${totals.clipped} clipped elements, ${totals.illegibleFigures} illegible figures ` +
+            `(of ${totals.figures})`);
 process.exit(failed ? 1 : 0);

@@ -1,0 +1,228 @@
+"""Figures for the book: legible at the width the book shows them.
+
+The book shows a chapter's figures in its main column, 752 CSS px wide in a
+1280 px browser window (``tests/browser/check_book.mjs`` measures it and fails if
+it shrinks). A figure rendered wider than that is scaled down, and its text with
+it: a 12-inch matplotlib figure squeezed into the column turns 8 pt tick labels
+into 5 px ones. So the chapters draw through this module:
+
+- :func:`use_book_style` sets font sizes that read well at 100 dpi;
+- :func:`subplots` makes figures :data:`WIDTH_IN` inches wide by default
+  (720 px at :data:`DPI`), never wider than the column;
+- :func:`show` renders the figure as the notebook would, refuses one that is wider
+  than the column or has text under :data:`MIN_TEXT_PX`, and writes the smallest
+  text size into the PNG (a ``tEXt`` chunk, :data:`STAMP_KEY`), where the book's
+  tests read it back: ``tests/test_book.py`` for every figure in the stored
+  notebooks, the browser check for every figure on every page, at the size it
+  is actually displayed.
+
+A PNG shown at its natural size in the browser is drawn one pixel per CSS pixel,
+so a font of ``p`` points at ``DPI`` dots per inch is ``p * DPI / 72`` px tall on
+screen. That is the number the stamp carries.
+
+A few drawing helpers keep the chapters' plotting cells short: :func:`matrix`
+(a transition matrix with its entries written in), :func:`image_grid` (images
+in rows, optional boxes).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import struct
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+COLUMN_PX = 752
+"""Width of the book's main column at a 1280 px window (CSS px)."""
+DPI = 100
+"""Dots per inch of the book's PNGs: one dot per CSS px at natural size."""
+WIDTH_IN = 7.2
+"""Default figure width in inches: 720 px, a little under the column."""
+MIN_TEXT_PX = 9.0
+"""The smallest text a figure may show, in CSS px at its displayed size."""
+STAMP_KEY = "ssnlib:min-text-px"
+"""PNG ``tEXt`` keyword carrying the smallest text height in px at natural size."""
+
+BOOK_STYLE = {
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "figure.figsize": (WIDTH_IN, 3.2),
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "figure.titlesize": 12,
+}
+"""matplotlib rc settings for the book: 10-12 pt, i.e. 14-17 px at 100 dpi."""
+
+
+def use_book_style() -> None:
+    """Set :data:`BOOK_STYLE` for every figure made after this call."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(BOOK_STYLE)
+
+
+def subplots(nrows: int = 1, ncols: int = 1, height: float = 3.2, width: float = WIDTH_IN,
+             **kwargs):
+    """``plt.subplots`` with a figure ``width`` x ``height`` inches, at most the column wide,
+    in constrained layout (legends go below with ``fig.legend(loc="outside lower center")``)."""
+    import matplotlib.pyplot as plt
+
+    if width * DPI > COLUMN_PX:
+        raise ValueError(f"a figure {width} in wide is {width * DPI:.0f} px at {DPI} dpi; "
+                         f"the book's column is {COLUMN_PX} px (at most "
+                         f"{COLUMN_PX / DPI:.2f} in)")
+    kwargs.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
+
+
+def text_sizes(fig) -> list[float]:
+    """Font sizes (points) of every piece of text the figure draws, after a draw."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    return [t.get_fontsize() for t in fig.findobj(Text)
+            if t.get_visible() and t.get_text().strip() and t.figure is not None]
+
+
+def render(fig) -> tuple[bytes, float]:
+    """The PNG the book shows (tight bounding box, :data:`DPI`) and its smallest text in px.
+
+    The PNG carries the smallest text size as a ``tEXt`` chunk :data:`STAMP_KEY`.
+    """
+    sizes = text_sizes(fig)
+    min_px = min(sizes) * DPI / 72 if sizes else float("inf")
+    buf = io.BytesIO()
+    stamp = f"{min_px:.2f}" if sizes else "inf"
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight",
+                metadata={STAMP_KEY: stamp})
+    return buf.getvalue(), min_px
+
+
+def check_legible(png: bytes, displayed_px: float | None = None) -> list[str]:
+    """Why a PNG figure would be hard to read in the book's column (empty when it is fine).
+
+    ``displayed_px``: the width it is shown at (default: its natural width, capped
+    by the column, as the book's CSS does).
+    """
+    width, _ = png_size(png)
+    stamp = png_text(png).get(STAMP_KEY)
+    if stamp is None:
+        return ["no text-size stamp: draw it with ssnlib.plotting.show(fig)"]
+    shown = min(width, COLUMN_PX) if displayed_px is None else displayed_px
+    problems = []
+    if width > COLUMN_PX:
+        problems.append(f"{width} px wide, wider than the {COLUMN_PX} px column")
+    smallest = float(stamp) * shown / width
+    if smallest < MIN_TEXT_PX:
+        problems.append(f"smallest text {smallest:.1f} px at {shown:.0f} px wide "
+                        f"(minimum {MIN_TEXT_PX:g} px)")
+    return problems
+
+
+def show(fig) -> None:
+    """Display ``fig`` in the notebook as a stamped PNG and close it.
+
+    Raises ``ValueError`` for a figure wider than the column or with text under
+    :data:`MIN_TEXT_PX`, so an illegible figure fails when the chapter runs.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    png, _ = render(fig)
+    plt.close(fig)
+    problems = check_legible(png)
+    if problems:
+        raise ValueError("figure not legible in the book: " + "; ".join(problems))
+    w, h = (round(v * DPI) for v in fig.get_size_inches())
+    display({"image/png": base64.b64encode(png).decode("ascii"),
+             "text/plain": f"<Figure size {w}x{h} with {len(fig.axes)} Axes>"}, raw=True)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels from a PNG's header."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    return struct.unpack(">II", png[16:24])
+
+
+def png_text(png: bytes) -> dict[str, str]:
+    """The ``tEXt``/``zTXt``/``iTXt`` entries of a PNG."""
+    out, pos = {}, 8
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        body = png[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"tEXt":
+            key, _, value = body.partition(b"\0")
+            out[key.decode("latin-1")] = value.decode("latin-1")
+        elif kind == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+        elif kind == b"iTXt":
+            key, _, rest = body.partition(b"\0")
+            compressed, rest = rest[0], rest[2:]
+            _, _, rest = rest.partition(b"\0")  # language tag
+            _, _, value = rest.partition(b"\0")  # translated keyword
+            out[key.decode("latin-1")] = (zlib.decompress(value) if compressed
+                                          else value).decode("utf-8")
+        elif kind == b"IEND":
+            break
+    return out
+
+
+def matrix(ax, values: np.ndarray, labels: Sequence[str], title: str = "",
+           cmap: str = "Blues") -> None:
+    """A square matrix as a heat map with its non-zero entries written in (rows: from,
+    columns: to), e.g. a transition matrix of chapter 2."""
+    values = np.asarray(values)
+    ax.imshow(values, cmap=cmap, vmin=0, vmax=1)
+    for (i, j), v in np.ndenumerate(values):
+        if v > 0:
+            ax.text(j, i, f"{v:.2g}", ha="center", va="center",
+                    color="white" if v > 0.6 else "black")
+    ticks = range(len(labels))
+    ax.set(title=title, xticks=ticks, yticks=ticks, xlabel="to")
+    ax.set_xticklabels(labels, rotation=90)
+    ax.set_yticklabels(labels)
+
+
+def image_grid(images: Sequence, ncols: int, titles: Sequence[str] | None = None,
+               boxes: Sequence | None = None, width: float = WIDTH_IN,
+               panel_height: float | None = None, cmap: str | None = None,
+               vmax: float | None = None):
+    """Images in rows of ``ncols`` (H x W x 3 in [0, 1], or H x W for ``cmap``), with
+    optional titles and boxes ``(y0, x0, y1, x1)`` outlined in cyan. Returns the figure.
+
+    Each panel is ``width / ncols`` inches wide (72 px for 10 columns at the
+    default width); unused panels are left blank.
+    """
+    n = len(images)
+    nrows = -(-n // ncols)
+    side = width / ncols
+    fig, axes = subplots(nrows, ncols, height=panel_height or side * nrows * 1.2, width=width,
+                         squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set(xticks=[], yticks=[])
+        if k >= n:
+            ax.axis("off")
+            continue
+        ax.imshow(np.asarray(images[k]), cmap=cmap, vmin=0 if cmap else None, vmax=vmax)
+        if titles is not None:
+            ax.set_title(titles[k])
+        if boxes is not None and boxes[k] is not None:
+            y0, x0, y1, x1 = boxes[k]
+            ax.add_patch(_rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0))
+    return fig
+
+
+def _rectangle(xy, w, h):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(xy, w, h, fill=False, ec="cyan", lw=2)

@@ -1,0 +1,107 @@
+"""ssnlib.plotting: figures sized for the book's column, with their smallest text
+stamped into the PNG and checked against the legibility floor."""
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from ssnlib import plotting  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def book_style():
+    with matplotlib.rc_context():
+        plotting.use_book_style()
+        yield
+    plt.close("all")
+
+
+def test_the_stamp_is_the_smallest_text_in_px_at_natural_size():
+    fig, ax = plotting.subplots(height=2)
+    ax.plot([0, 1])
+    ax.set_title("title", fontsize=14)
+    ax.set_xlabel("x", fontsize=9)  # 9 pt at 100 dpi: 12.5 px
+    png, min_px = plotting.render(fig)
+    assert min_px == pytest.approx(9 * 100 / 72)
+    assert plotting.png_text(png)[plotting.STAMP_KEY] == f"{min_px:.2f}"
+    width, _ = plotting.png_size(png)
+    assert width <= plotting.COLUMN_PX
+    assert plotting.check_legible(png) == []
+
+
+def test_small_text_wide_figures_and_unstamped_pngs_are_flagged():
+    fig, ax = plt.subplots(figsize=(12, 3))  # plain matplotlib, 1200 px wide
+    ax.plot([0, 1])
+    ax.tick_params(labelsize=8)
+    png, _ = plotting.render(fig)
+    problems = plotting.check_legible(png)
+    assert any("wider than" in p for p in problems)
+    assert any("smallest text" in p for p in problems)  # 11 px shrunk by 752/1150
+    fig, ax = plotting.subplots(height=2)
+    ax.set_title("tiny", fontsize=5)  # 6.9 px
+    assert any("smallest text" in p for p in plotting.check_legible(plotting.render(fig)[0]))
+    fig.savefig(buf := io.BytesIO(), format="png")
+    assert "no text-size stamp" in plotting.check_legible(buf.getvalue())[0]
+
+
+def test_the_displayed_width_scales_the_text():
+    fig, ax = plotting.subplots(height=2)
+    ax.plot([0, 1])
+    png, min_px = plotting.render(fig)
+    width, _ = plotting.png_size(png)
+    assert plotting.check_legible(png, displayed_px=width) == []
+    assert plotting.check_legible(png, displayed_px=width * 8.9 / min_px)
+
+
+def test_subplots_refuses_a_figure_wider_than_the_column():
+    with pytest.raises(ValueError, match="column"):
+        plotting.subplots(width=10)
+
+
+def test_show_refuses_an_illegible_figure_and_displays_a_stamped_png(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
+    fig, ax = plotting.subplots(height=2)
+    ax.set_title("tiny", fontsize=4)
+    with pytest.raises(ValueError, match="not legible"):
+        plotting.show(fig)
+    fig, ax = plotting.subplots(1, 2, height=2)
+    plotting.show(fig)
+    assert shown[0]["text/plain"] == "<Figure size 720x200 with 2 Axes>"
+    png = base64.b64decode(shown[0]["image/png"])
+    assert plotting.check_legible(png) == []
+    assert not plt.get_fignums()  # closed: the inline backend shows nothing twice
+
+
+def test_helpers_draw_legible_figures():
+    fig = plotting.image_grid(np.random.default_rng(0).random((10, 8, 8, 3)), ncols=5,
+                              titles=[f"step {k}" for k in range(10)],
+                              boxes=[(0, 0, 4, 4)] * 10)
+    assert len(fig.axes) == 10 and len(fig.axes[0].patches) == 1
+    assert plotting.check_legible(plotting.render(fig)[0]) == []
+    fig, ax = plotting.subplots(height=3, width=3.5)
+    plotting.matrix(ax, np.eye(4), ["a", "b", "c", "d"], "identity")
+    assert [t.get_text() for t in ax.texts] == ["1"] * 4
+    assert plotting.check_legible(plotting.render(fig)[0]) == []
+
+
+def test_png_text_reads_every_text_chunk_kind():
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("plain", "1")
+    info.add_text("packed", "2" * 200, zip=True)
+    info.add_itxt("intl", "drei", lang="de", tkey="three")
+    buf = io.BytesIO()
+    Image.new("L", (3, 2)).save(buf, format="png", pnginfo=info)
+    assert plotting.png_size(buf.getvalue()) == (3, 2)
+    assert plotting.png_text(buf.getvalue()) == {"plain": "1", "packed": "2" * 200,
+                                                 "intl": "drei"}
