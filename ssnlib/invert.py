@@ -164,7 +164,7 @@ def invert(G, image: torch.Tensor, steps: int = 300, lr: float = 0.2, *,
     weights = {"pixel": pixel_weight, "feature": feature_weight, "noise": noise_weight,
                "prior": prior_weight}
     history = {k: [] for k in ("loss", "pixel", "feature", "noise", "prior", "psnr")}
-    with trange(steps, desc="invert", disable=not progress, leave=False) as bar:
+    with trange(steps, desc="invert", disable=not progress) as bar:
         for step in bar:
             for group in opt.param_groups:
                 group["lr"] = _learning_rate(lr, step, steps)

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ssnlib.errors import InputError
+
 DEVICE_ENV = "SSN_DEVICE"
 PROFILE_ENV = "SSN_PROFILE"
 PROFILES = ("quick", "full")
@@ -27,12 +29,16 @@ def get_device(prefer: str | None = None) -> torch.device:
     """
     name = prefer or os.environ.get(DEVICE_ENV, "").strip()
     if name:
-        device = torch.device(name)
+        asked = f"device {name!r}" if prefer else f"{DEVICE_ENV}={name!r}"
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise InputError(f"{asked} is not a torch device; use e.g. cpu, cuda, cuda:1 or "
+                             f"mps") from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(
-                f"{DEVICE_ENV}={name!r} asks for CUDA, but torch sees no CUDA device")
+            raise InputError(f"{asked} asks for CUDA, but torch sees no CUDA device")
         if device.type == "mps" and not torch.backends.mps.is_available():
-            raise RuntimeError(f"{DEVICE_ENV}={name!r} asks for MPS, which is not available")
+            raise InputError(f"{asked} asks for MPS, which is not available")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")

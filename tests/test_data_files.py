@@ -121,7 +121,7 @@ def test_bad_input_is_refused_naming_the_file(good_folder, tmp_path, kind, capsy
     with pytest.raises(BadImageError, match=name):
         ds = ImageFolderDataset(folder, R)
         ds[ds.source.names.index(name)]
-    assert main(["prepare-data", str(folder), str(tmp_path / "arch"), "--resolution", str(R)]) == 1
+    assert main(["prepare-data", str(folder), str(tmp_path / "arch"), "--resolution", str(R)]) == 2
     assert name in capsys.readouterr().err
 
 
@@ -136,7 +136,7 @@ def test_skip_bad_skips_and_reports(good_folder, tmp_path, capsys):
     ds = PackedDataset(tmp_path / "arch")
     assert len(ds) == 3 and torch.equal(ds[2], _tensor(arrays["sub/c.PNG"]))
     assert len(ds.manifest["skipped"]) == len(BAD)
-    assert main(args) == 1  # the archive exists now: refuse to overwrite silently
+    assert main(args) == 2  # the archive exists now: refuse to overwrite silently
     assert "exists" in capsys.readouterr().err
     assert main(args + ["--overwrite"]) == 0
 
@@ -168,7 +168,7 @@ def test_empty_or_missing_sources(tmp_path, capsys):
     with pytest.raises(FileNotFoundError):
         ImageFolderDataset(tmp_path / "missing", R)
     assert main(["prepare-data", str(tmp_path / "empty"), str(tmp_path / "a"),
-                 "--resolution", str(R)]) == 1
+                 "--resolution", str(R)]) == 2
     assert "no image files" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="not a packed archive"):
         PackedDataset(tmp_path / "empty")

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1] / "ssnlib"
 
 # From the ground up. A part is a top-level module or package of ssnlib.
 FLOORS = [
-    {"utils", "layers", "toy"},
+    {"errors", "safeload", "utils", "layers", "toy", "plotting"},
     {"blocks", "data"},
     {"models", "losses", "metrics", "diagnostics"},
     {"resample", "invert", "transfer"},

@@ -191,7 +191,7 @@ def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     trainer = Trainer(tiny(tmp_path, "steps=6", "ckpt_every=2"), dataset=data)
     trainer.run(until=2)
     data.poisoned = True
-    with pytest.raises(NonFiniteLossError, match=r"non-finite loss at step 2 .*ckpt-00000002"):
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss in step 3 .*ckpt-00000002"):
         trainer.run()
     trainer.close()
     assert [p.name for p in list_checkpoints(tmp_path)] == ["ckpt-00000002.pt"]

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from ssnlib import utils
+from ssnlib.errors import InputError
 
 
 def test_get_device_falls_back_to_cpu_and_honours_env(monkeypatch):
@@ -17,7 +18,7 @@ def test_get_device_falls_back_to_cpu_and_honours_env(monkeypatch):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_get_device_refuses_missing_cuda(monkeypatch):
     monkeypatch.setenv(utils.DEVICE_ENV, "cuda")
-    with pytest.raises(RuntimeError, match="SSN_DEVICE"):
+    with pytest.raises(InputError, match="SSN_DEVICE"):
         utils.get_device()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from ssnlib.errors import InputError
 from ssnlib.metrics.evaluate import FEATURES, METRICS, evaluate
 from ssnlib.utils import environment_report, get_device
 from ssnlib.zoo import load, load_eval_generator, record_metrics
@@ -83,18 +84,16 @@ def add_evaluate_command(parser: argparse.ArgumentParser):
 
     def run(args) -> int:
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+        if not metrics:
+            raise InputError(f"--metrics names no metric; choose from {', '.join(METRICS)}")
+        unknown = [m for m in metrics if m not in METRICS]
+        if unknown:
+            raise InputError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
         device = get_device(args.device)
         if args.record and not args.pretrained:
             print("ssn eval: error: --record needs --pretrained NAME", file=sys.stderr)
             return 2
-        try:
-            G = _generator(args, device)
-        except KeyError as err:                      # an unknown zoo name lists the known ones
-            print(f"ssn eval: error: {err.args[0]}", file=sys.stderr)
-            return 2
-        except (FileNotFoundError, ValueError) as err:
-            print(f"ssn eval: error: {err}", file=sys.stderr)
-            return 2
+        G = _generator(args, device)
         kwargs = {} if args.cache is None else {"cache_dir": args.cache}
         result = evaluate(G, metrics, args.num, ref=args.ref, ref_num=args.ref_num,
                           ref_seed=args.ref_seed, features=args.features, seed=args.seed,

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import math
-import sys
 
 from ssnlib.zoo.export import DTYPES, export
 from ssnlib.zoo.pretrained import WEIGHTS
@@ -24,12 +23,8 @@ def add_export_command(parser):
                         "as typed (recorded beside the config-file command)")
 
     def run(args) -> int:
-        try:
-            folder = export(args.ckpt, args.name, args.out, args.dtype, args.description,
-                            args.launched_as, args.command_line)
-        except (ValueError, FileNotFoundError) as err:
-            print(f"ssn export: error: {err}", file=sys.stderr)
-            return 2
+        folder = export(args.ckpt, args.name, args.out, args.dtype, args.description,
+                        args.launched_as, args.command_line)
         size = (folder / WEIGHTS).stat().st_size
         print(f"wrote {folder} ({math.ceil(size / 1024)} KiB of weights)")
         return 0

@@ -18,7 +18,9 @@ from ssnlib.data import (
     dataset_class,
     pack_folder,
     pack_procedural,
+    parse_background,
 )
+from ssnlib.errors import InputError
 
 
 def add_prepare_data_command(parser):
@@ -34,6 +36,8 @@ def add_prepare_data_command(parser):
     parser.add_argument("--skip-bad", action="store_true",
                         help="leave out unusable images (and report them) instead of stopping")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing DST")
+    parser.add_argument("--background", metavar="COLOUR", help="flatten transparent images "
+                        "onto this colour (white, black or #rrggbb) instead of refusing them")
 
     def run(args) -> int:
         expected = 1 if args.dataset else 2
@@ -49,13 +53,12 @@ def add_prepare_data_command(parser):
                 dataset = dataset_class(name)(args.count, args.resolution, args.seed)
                 report = pack_procedural(dataset, args.paths[0], overwrite=args.overwrite)
             else:
+                background = parse_background(args.background) if args.background else None
                 report = pack_folder(args.paths[0], args.paths[1], args.resolution,
-                                     skip_bad=args.skip_bad, overwrite=args.overwrite)
-        except (BadImageError, FileExistsError, FileNotFoundError, ValueError) as error:
-            hint = " (use --skip-bad to leave such files out)" if isinstance(
-                error, BadImageError) else ""
-            print(f"ssn prepare-data: error: {error}{hint}", file=sys.stderr)
-            return 1
+                                     skip_bad=args.skip_bad, overwrite=args.overwrite,
+                                     background=background)
+        except BadImageError as error:
+            raise InputError(f"{error} (or use --skip-bad to leave such files out)") from None
         print(f"wrote {report.count} images at {report.resolution}x{report.resolution} "
               f"to {report.path}")
         if report.skipped:

@@ -17,7 +17,6 @@ DIR receives ``before.png``, ``after.png``, ``diff.png`` (heat map of the change
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ import torch
 from PIL import Image
 
 from ssnlib.blocks import grid_of
-from ssnlib.data.folder import BadImageError, load_image
+from ssnlib.data.folder import load_image
 from ssnlib.data.procedural import to_float_image
 from ssnlib.invert import invert
 from ssnlib.models import build_generator
@@ -125,7 +124,7 @@ def _latents(args, G, pixels, out: Path):
     return found.z, found.noise
 
 
-def _write(out: Path, G, grid, chosen, z, z_after, noise) -> None:
+def _write(out: Path, G, grid, chosen, z, z_after, noise, pixels=None) -> None:
     import matplotlib.pyplot as plt
 
     with torch.no_grad():
@@ -133,7 +132,10 @@ def _write(out: Path, G, grid, chosen, z, z_after, noise) -> None:
     Image.fromarray(to_uint8(before)).save(out / "before.png")
     Image.fromarray(to_uint8(after)).save(out / "after.png")
     Image.fromarray(heatmap(difference(before, after))).save(out / "diff.png")
-    fig = resample_figure(before, after, grid, chosen)
+    target = to_float_image(pixels) if pixels is not None else None
+    fig = resample_figure(before, after, grid, chosen,
+                          titles=("inverted (before)" if target is not None else "before",
+                                  "after", "|after - before|"), target=target)
     fig.savefig(out / "figure.png", dpi=100)
     plt.close(fig)
     torch.save({"z": z.cpu(), "z_after": z_after.cpu(), "noise": [n.cpu() for n in noise],
@@ -145,16 +147,12 @@ def add_resample_command(parser):
     _add_arguments(parser)
 
     def run(args) -> int:
-        try:
-            G, grid, chosen, pixels = _inputs(args)
-        except (ValueError, IndexError, TypeError, OSError, BadImageError) as err:
-            print(f"ssn resample: error: {err}", file=sys.stderr)
-            return 2
+        G, grid, chosen, pixels = _inputs(args)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         z, noise = _latents(args, G, pixels, out)
         z_after = resample_blocks(G, z, chosen, torch.Generator().manual_seed(args.resample_seed))
-        _write(out, G, grid, chosen, z, z_after, noise)
+        _write(out, G, grid, chosen, z, z_after, noise, pixels)
         print(f"resampled blocks {chosen} of the {grid.n_h}x{grid.n_w} grid: wrote "
               f"before.png, after.png, diff.png, figure.png, latents.pt to {out}")
         return 0

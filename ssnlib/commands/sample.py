@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
-import sys
+from pathlib import Path
 
 from PIL import Image
 
+from ssnlib.errors import InputError
+from ssnlib.train.checkpoint import atomic_write
 from ssnlib.train.sample import parse_seeds, sample_images
 from ssnlib.utils import get_device, image_grid
 from ssnlib.zoo import load_any
+
+IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 def add_sample_command(parser):
@@ -25,15 +29,16 @@ def add_sample_command(parser):
     parser.add_argument("--device", default="", help="e.g. cpu, cuda (default: best)")
 
     def run(args) -> int:
-        try:
-            seeds = parse_seeds(args.seeds)
-            G = load_any(args.ckpt, args.net, get_device(args.device or None))
-        except (ValueError, FileNotFoundError) as err:
-            print(f"ssn sample: error: {err}", file=sys.stderr)
-            return 2
+        out = Path(args.out)
+        if out.suffix.lower() not in IMAGE_SUFFIXES:
+            raise InputError(f"--out {out}: write a {' or '.join(IMAGE_SUFFIXES)} file")
+        seeds = parse_seeds(args.seeds)
+        G = load_any(args.ckpt, args.net, get_device(args.device or None))
         images = sample_images(G, seeds, args.truncation)
         nrow = args.nrow or math.ceil(math.sqrt(len(seeds)))
-        Image.fromarray(image_grid(images, nrow=nrow)).save(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        grid = Image.fromarray(image_grid(images, nrow=nrow))
+        atomic_write(out, lambda f: grid.save(f, format=IMAGE_SUFFIXES[out.suffix.lower()]))
         print(f"wrote {args.out}: {len(seeds)} images from {args.ckpt} ({args.net})")
         return 0
     return run

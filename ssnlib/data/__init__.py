@@ -10,7 +10,12 @@
 """
 
 from ssnlib.data.faces import CartoonFaces
-from ssnlib.data.folder import BadImageError, ImageConversionWarning, ImageFolderDataset
+from ssnlib.data.folder import (
+    BadImageError,
+    ImageConversionWarning,
+    ImageFolderDataset,
+    parse_background,
+)
 from ssnlib.data.gallery import save_gallery
 from ssnlib.data.packed import PackedDataset, PackReport, pack_folder, pack_procedural
 from ssnlib.data.procedural import ProceduralDataset, Sample
@@ -20,4 +25,4 @@ from ssnlib.data.skylines import Skylines
 __all__ = ["DATASETS", "DEPRECATED_NAMES", "BadImageError", "CartoonFaces",
            "ImageConversionWarning", "ImageFolderDataset", "PackReport", "PackedDataset",
            "ProceduralDataset", "Sample", "Skylines", "dataset_class", "dataset_name",
-           "pack_folder", "pack_procedural", "save_gallery"]
+           "pack_folder", "pack_procedural", "parse_background", "save_gallery"]

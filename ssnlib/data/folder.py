@@ -31,11 +31,12 @@ import torch
 from PIL import Image
 
 from ssnlib.data.procedural import to_float_image
+from ssnlib.errors import InputError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 
 
-class BadImageError(ValueError):
+class BadImageError(InputError):
     """A file that cannot become a training image; `name` says which."""
 
     def __init__(self, name: str, reason: str):
@@ -47,19 +48,33 @@ class ImageConversionWarning(UserWarning):
     """An image was usable only after a lossy or meaning-changing conversion."""
 
 
-def load_image(data: bytes, name: str, resolution: int) -> tuple[np.ndarray, str | None]:
+def parse_background(spec: str) -> tuple[int, int, int]:
+    """``white``, ``black`` or ``#rrggbb`` -> an RGB triple (what transparency is flattened
+    onto)."""
+    named = {"white": (255, 255, 255), "black": (0, 0, 0)}
+    if spec.lower() in named:
+        return named[spec.lower()]
+    text = spec.removeprefix("#")
+    if len(text) != 6 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise InputError(f"background {spec!r}: use white, black or #rrggbb (e.g. #808080)")
+    return tuple(int(text[i:i + 2], 16) for i in (0, 2, 4))
+
+
+def load_image(data: bytes, name: str, resolution: int,
+               background: tuple[int, int, int] | None = None) -> tuple[np.ndarray, str | None]:
     """Decode, check and resize one image file's bytes.
 
     Returns ``(uint8 [resolution, resolution, 3], note)``, where `note` describes
-    a reportable conversion ("grayscale", "16-bit grayscale") or is None.
-    Raises `BadImageError` for the cases listed in the module docstring.
+    a reportable conversion ("grayscale", "16-bit grayscale", "transparency flattened")
+    or is None. Raises `BadImageError` for the cases listed in the module docstring; with
+    a ``background`` colour, transparent pixels are composited onto it instead.
     """
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise BadImageError(name, f"not a readable image ({error})") from None
-    image, note = _to_rgb(image, name)
+    image, note = _to_rgb(image, name, background)
     w, h = image.size
     if min(w, h) < resolution:
         raise BadImageError(name, f"is {w}x{h}, smaller than the resolution {resolution}; "
@@ -72,7 +87,8 @@ def load_image(data: bytes, name: str, resolution: int) -> tuple[np.ndarray, str
     return np.asarray(image, dtype=np.uint8), note
 
 
-def _to_rgb(image: Image.Image, name: str) -> tuple[Image.Image, str | None]:
+def _to_rgb(image: Image.Image, name: str, background: tuple[int, int, int] | None = None
+            ) -> tuple[Image.Image, str | None]:
     mode = image.mode
     if mode == "RGB":
         return image, None
@@ -91,8 +107,14 @@ def _to_rgb(image: Image.Image, name: str) -> tuple[Image.Image, str | None]:
     if mode in ("RGBA", "LA", "PA", "P", "RGBa", "La"):
         rgba = image.convert("RGBA")
         if np.asarray(rgba)[..., 3].min() < 255:
-            raise BadImageError(name, "has transparent pixels, whose colour is arbitrary; "
-                                      "flatten it onto a background first")
+            if background is None:
+                raise BadImageError(name, "has transparent pixels, whose colour is arbitrary; "
+                                          "flatten it onto a background first (ssn "
+                                          "prepare-data --background white|black|#rrggbb)")
+            flat = Image.new("RGBA", rgba.size, (*background, 255))
+            flat.alpha_composite(rgba)
+            return flat.convert("RGB"), "transparency flattened onto #{:02x}{:02x}{:02x}".format(
+                *background)
         converted = rgba.convert("RGB")
         return converted, ("grayscale" if mode in ("LA", "La") else None)
     try:

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 import ssnlib
 from ssnlib.data.folder import BadImageError, ImageConversionWarning, ImageSource, load_image
 from ssnlib.data.procedural import ProceduralDataset, Sample
+from ssnlib.errors import InputError
 
 FORMAT = "ssnlib-packed"
 VERSION = 1
@@ -78,10 +79,12 @@ def _manifest(count: int, resolution: int, source: str, **extra) -> dict:
 
 
 def pack_folder(src: str | Path, dst: str | Path, resolution: int, skip_bad: bool = False,
-                overwrite: bool = False, progress: bool = True) -> PackReport:
+                overwrite: bool = False, progress: bool = True,
+                background: tuple[int, int, int] | None = None) -> PackReport:
     """Pack a folder or zip of images into an archive at `dst` (see `load_image` for what
-    is refused or converted). A bad file raises `BadImageError`, unless `skip_bad`:
-    then it is left out and listed in the report and the manifest."""
+    is refused or converted; ``background`` flattens transparent images onto that colour). A
+    bad file raises `BadImageError`, unless `skip_bad`: then it is left out and listed in the
+    report and the manifest."""
     source = ImageSource(src)
     report = PackReport(Path(dst), 0, resolution)
     examples: dict[str, str] = {}
@@ -93,7 +96,7 @@ def pack_folder(src: str | Path, dst: str | Path, resolution: int, skip_bad: boo
                           unit="img", disable=not progress):
                 name = source.names[i]
                 try:
-                    image, note = load_image(source.read(i), name, resolution)
+                    image, note = load_image(source.read(i), name, resolution, background)
                 except BadImageError as error:
                     if not skip_bad:
                         raise
@@ -105,7 +108,8 @@ def pack_folder(src: str | Path, dst: str | Path, resolution: int, skip_bad: boo
                 out.write(np.ascontiguousarray(image.transpose(2, 0, 1)).tobytes())
                 report.count += 1
         if report.count == 0:
-            raise ValueError(f"every image in {source.path} was bad; nothing to pack")
+            raise InputError(f"every image in {source.path} was bad, so nothing was packed "
+                             f"({len(report.skipped)} skipped; the first: {report.skipped[0]})")
         assert (tmp / "images.bin").stat().st_size == report.count * size
         manifest = _manifest(report.count, resolution, str(source.path),
                              skipped=report.skipped, converted=dict(report.converted))

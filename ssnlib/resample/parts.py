@@ -157,7 +157,8 @@ def summarise(studies: list[PartResample]) -> dict:
 def save_part_gallery(studies: list[PartResample], grid, path: str | Path,
                       scale: int = 4) -> Path:
     """One row per seed: the image with its resampled blocks outlined, then each resample and
-    its difference map (a shared heat-map scale of 0 to the row's largest change)."""
+    its difference map (a shared heat-map scale of 0 to the row's largest change), under a
+    row of column headers."""
     rows = []
     for s in studies:
         cells = [np.asarray(draw_blocks(to_uint8(s.image), grid, s.blocks, scale))]
@@ -170,5 +171,23 @@ def save_part_gallery(studies: list[PartResample], grid, path: str | Path,
         gap = np.full((cells[0].shape[0], 2, 3), 255, np.uint8)
         rows.append(np.concatenate([x for c in cells for x in (c, gap)][:-1], 1))
     gap = np.full((2, rows[0].shape[1], 3), 255, np.uint8)
-    Image.fromarray(np.concatenate([x for r in rows for x in (r, gap)][:-1], 0)).save(path)
+    body = np.concatenate([x for r in rows for x in (r, gap)][:-1], 0)
+    width = grid.width * scale
+    titles = ["seed: blocks"] + [t for k in range(len(studies[0].resamples))
+                                 for t in (f"resample {k + 1}", f"change {k + 1}")]
+    Image.fromarray(np.concatenate([_header(titles, width, body.shape[1]), body], 0)).save(path)
     return Path(path)
+
+
+def _header(titles: list[str], cell: int, total: int, height: int = 18) -> np.ndarray:
+    """A white strip with one title centred over each ``cell``-wide column (2 px gaps)."""
+    from PIL import ImageDraw, ImageFont
+
+    strip = Image.new("RGB", (total, height), "white")
+    draw = ImageDraw.Draw(strip)
+    font = ImageFont.load_default(size=12)
+    for k, title in enumerate(titles):
+        left = k * (cell + 2)
+        w = draw.textlength(title, font=font)
+        draw.text((left + max(0, (cell - w) / 2), 2), title, fill="black", font=font)
+    return np.asarray(strip)

@@ -79,22 +79,27 @@ def png_bytes(image: Image.Image | np.ndarray) -> bytes:
 
 
 def resample_figure(before: torch.Tensor, after: torch.Tensor, grid: BlockGrid, blocks=(),
-                    titles: tuple[str, str, str] = ("before", "after", "|after - before|")):
+                    titles: tuple[str, str, str] = ("before", "after", "|after - before|"),
+                    target: torch.Tensor | None = None):
     """A matplotlib figure: ``before`` and ``after`` (one image [3, H, W] each, in [-1, 1])
     with the block grid drawn over them and the resampled ``blocks`` outlined, and the
-    difference heat map with its colour bar (image units, 0 to 2)."""
+    difference heat map with its colour bar (image units, 0 to 2). With ``target`` (the
+    picture an inversion aimed at) it comes first, so the inversion can be judged."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.4), layout="constrained")
-    for ax, image, title in zip(axes[:2], (before, after), titles[:2], strict=True):
+    images = [("your image", target)] if target is not None else []
+    images += [(titles[0], before), (titles[1], after)]
+    fig, axes = plt.subplots(1, len(images) + 1, figsize=(3.2 * (len(images) + 1), 3.4),
+                             layout="constrained")
+    for ax, (title, image) in zip(axes, images, strict=False):
         ax.imshow(to_uint8(image))
         ax.set_title(title)
     diff = difference(before, after).cpu().numpy()
-    shown = axes[2].imshow(diff, cmap="inferno", vmin=0)
-    axes[2].set_title(titles[2])
-    fig.colorbar(shown, ax=axes[2], fraction=0.046)
-    for ax in axes:
+    shown = axes[-1].imshow(diff, cmap="inferno", vmin=0)
+    axes[-1].set_title(titles[2])
+    fig.colorbar(shown, ax=axes[-1], fraction=0.046)
+    for ax in axes[1:] if target is not None else axes:
         for r in range(1, grid.n_h):
             ax.axhline(r * grid.block_size[0] - 0.5, color="white", lw=0.6, alpha=0.6)
         for c in range(1, grid.n_w):

@@ -19,7 +19,11 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
+from ssnlib.errors import CheckpointError, InputError, MissingFileError
+from ssnlib.safeload import torch_load
+
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
+CKPT_KEYS = {"config", "step", "G", "G_ema"}        # what every training checkpoint holds
 
 
 def checkpoint_name(step: int) -> str:
@@ -54,11 +58,32 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """A checkpoint's contents on the CPU, loaded with ``weights_only=True``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} not found")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A training checkpoint's contents on the CPU, loaded with ``weights_only=True``
+    (:func:`ssnlib.safeload.torch_load`); a missing, damaged, unsafe or foreign file is a
+    one-line error naming it."""
+    state = torch_load(path)
+    missing = sorted(CKPT_KEYS - set(state)) if isinstance(state, dict) else sorted(CKPT_KEYS)
+    if missing:
+        raise CheckpointError(f"{path}: a torch file, but not an ssn training checkpoint (no "
+                              f"{', '.join(missing)}); a zoo model is named by its folder or "
+                              f"name, and `ssn transfer` output starts a run as model.init=")
+    return state
+
+
+def newest_loadable(run_dir: str | Path) -> tuple[Path, dict, list[str]]:
+    """The newest checkpoint of ``run_dir`` that loads, its contents, and a note for each
+    newer one skipped because it does not load (truncated by a crash, say)."""
+    skipped = []
+    for path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, load_checkpoint(path), skipped
+        except CheckpointError as err:
+            skipped.append(f"skipped {path.name}: {err}")
+    if skipped:
+        raise CheckpointError(f"resume=auto: no checkpoint in {run_dir} loads ("
+                              f"{'; '.join(skipped)})")
+    raise MissingFileError(f"resume=auto: no checkpoint (ckpt-*.pt) in {run_dir} yet; start "
+                           f"without --resume")
 
 
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
@@ -80,20 +105,31 @@ def resolve_checkpoint(spec: str | Path, run_dir: str | Path | None = None) -> P
     """``auto`` (latest in ``run_dir``), a run folder (its latest) or a checkpoint file."""
     if str(spec) == "auto":
         if run_dir is None:
-            raise ValueError("resume=auto needs a run directory")
+            raise InputError("resume=auto needs a run directory")
         path = latest_checkpoint(run_dir)
         if path is None:
-            raise FileNotFoundError(f"resume=auto: no checkpoint (ckpt-*.pt) in {str(run_dir)!r}")
+            raise MissingFileError(f"resume=auto: no checkpoint (ckpt-*.pt) in {run_dir}")
         return path
     path = Path(spec)
     if path.is_dir():
         latest = latest_checkpoint(path)
         if latest is None:
-            raise FileNotFoundError(f"no checkpoint (ckpt-*.pt) in {str(path)!r}")
+            raise MissingFileError(f"{path}: no checkpoint (ckpt-*.pt) in this folder")
         return latest
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} not found")
+        raise MissingFileError(f"{path}: no such checkpoint file or run folder")
     return path
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (ours included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True                       # it exists, under another user
+    return True
 
 
 def prune_checkpoints(run_dir: str | Path, keep: int) -> None:
@@ -101,7 +137,9 @@ def prune_checkpoints(run_dir: str | Path, keep: int) -> None:
     temporary files left by a crash."""
     run_dir = Path(run_dir)
     for stale in run_dir.glob(".ckpt-*.pt.tmp*"):
-        stale.unlink(missing_ok=True)
+        writer = stale.name.rpartition(".tmp")[2]
+        if not (writer.isdigit() and pid_alive(int(writer))):   # never another live writer's
+            stale.unlink(missing_ok=True)
     if keep > 0:
         for old in list_checkpoints(run_dir)[:-keep]:
             old.unlink(missing_ok=True)

@@ -21,13 +21,14 @@ from pathlib import Path
 import yaml
 
 from ssnlib.data import DATASETS
+from ssnlib.errors import InputError
 from ssnlib.layers import SIGMA_MODES
 from ssnlib.losses import DISTORTION_MODES
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A bad training configuration (unknown key, bad value, inconsistent settings)."""
 
 
@@ -76,7 +77,8 @@ class RegConfig:
     pl_interval: int = 4
     pl_batch_shrink: int = 2        # path length on batch / shrink samples
     pl_decay: float = 0.01
-    distortion_weight: float = 0.0  # lambda_D of eq. 2 (paper: 100); 0 turns it off
+    distortion_weight: float | None = None  # lambda_D of eq. 2; 0 turns it off; None: the
+    #                                 paper's 100 for a spatial generator, 0 for stylegan2
     distortion_mode: str = "outside"   # outside | radial (see ssnlib.losses.distortion_weights)
     distortion_interval: int = 4
     distortion_batch_shrink: int = 2
@@ -131,6 +133,8 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check values and their consistency; returns self, raises :class:`ConfigError`."""
+        if self.reg.distortion_weight is None:        # the default depends on the generator
+            self.reg.distortion_weight = 0.0 if self.model.arch == "stylegan2" else 100.0
         for key in ("batch", "log_every", "sample_every", "ckpt_every", "n_samples",
                     "reg.r1_interval", "reg.pl_interval", "reg.pl_batch_shrink",
                     "reg.distortion_interval", "reg.distortion_batch_shrink",
@@ -153,6 +157,8 @@ class TrainConfig:
         if not self.data.path and not self.data.name:
             raise ConfigError("this config trains on your images: set data.path=... (an image "
                               "folder or zip, or an `ssn prepare-data` archive)")
+        if self.data.path:
+            self.data.name = ""           # the images come from the path; no dataset name
         if not self.data.path and self.data.name not in procedural_names():
             raise ConfigError(f"data.name must be one of {procedural_names()} (or set data.path "
                               f"to an image folder or archive), got {self.data.name!r}")
@@ -160,7 +166,7 @@ class TrainConfig:
         return self
 
     def _validate_model(self) -> None:
-        from ssnlib.models import CONFIGS, GENERATORS, generator_kwargs
+        from ssnlib.models import CONFIGS, GENERATORS, Discriminator, generator_kwargs
         from ssnlib.models.common import check_resolution
 
         m = self.model
@@ -182,6 +188,8 @@ class TrainConfig:
             raise ConfigError(f"data.resolution: {err}") from None
         if "resolution" in m.overrides or "resolution" in m.d_overrides:
             raise ConfigError("set the resolution with data.resolution, not model.*.resolution")
+        _check_arguments("model.overrides", GENERATORS[m.arch], m.overrides)
+        _check_arguments("model.d_overrides", Discriminator, m.d_overrides)
         spatial = GENERATORS[m.arch].spatial
         if spatial:
             grid = generator_kwargs(m.arch, m.config, **m.overrides).get("grid", (4, 4))
@@ -196,6 +204,19 @@ class TrainConfig:
         if spatial and self.reg.style_mixing:
             raise ConfigError(f"reg.style_mixing needs per-layer w (stylegan2); the "
                               f"{m.arch} generator takes one w-grid for all layers")
+
+
+def _check_arguments(key: str, cls: type, overrides: dict) -> None:
+    """Every override must be an argument of ``cls``'s constructor."""
+    import inspect
+
+    known = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    for name in overrides:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {key}.{close[0]}?" if close else ""
+            raise ConfigError(f"{key}.{name}: not an argument of {cls.__name__} (its "
+                              f"arguments: {', '.join(known)}){hint}")
 
 
 def procedural_names() -> tuple[str, ...]:
@@ -323,15 +344,56 @@ def apply_override(config: TrainConfig, assignment: str) -> None:
             raise _unknown(key, hints)
 
 
+CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def config_path(name: str | Path) -> Path:
+    """A config file: ``name`` itself, or a shipped config by name (``faces64`` or
+    ``zoo/faces32`` for ``configs/faces64.yaml``, ``configs/zoo/faces32.yaml``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    shipped = CONFIGS_DIR / (str(name) if path.suffix == ".yaml" else f"{name}.yaml")
+    if shipped.is_file():
+        return shipped
+    known = sorted(str(p.relative_to(CONFIGS_DIR).with_suffix("")) for p in
+                   CONFIGS_DIR.rglob("*.yaml")) if CONFIGS_DIR.is_dir() else []
+    raise ConfigError(f"config file {str(name)!r} not found (shipped configs: "
+                      f"{', '.join(known) or 'none'})")
+
+
+def describe_keys() -> list[str]:
+    """Every config key with its type and default, one line each (for ``ssn train --help``)."""
+    lines = []
+
+    def walk(obj, prefix: str) -> None:
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                walk(value, f"{prefix}{f.name}.")
+            else:
+                kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+                lines.append(f"{prefix}{f.name} = {value!r}  ({kind})")
+    walk(TrainConfig(), "")
+    return lines
+
+
 def load_config(path: str | Path | None = None, overrides: typing.Iterable[str] = ()
                 ) -> TrainConfig:
     """A validated :class:`TrainConfig` from a YAML file (or the defaults) and overrides."""
     data = {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {str(path)!r} not found")
-        data = yaml.safe_load(path.read_text()) or {}
+        path = config_path(path)
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            raise ConfigError(f"{path}: not valid YAML{where}: "
+                              f"{getattr(err, 'problem', None) or err}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a config is a mapping of keys (model:, data:, ...), "
+                              f"got a {type(data).__name__}")
     config = from_dict(data)
     for assignment in overrides:
         apply_override(config, assignment)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from ssnlib.safeload import load_state
 from ssnlib.train.checkpoint import load_checkpoint, resolve_checkpoint
 from ssnlib.train.config import from_dict
 
@@ -20,9 +21,10 @@ def load_generator(ckpt: str | Path, net: str = "ema",
 
     if net not in NETS:
         raise ValueError(f"net must be one of {sorted(NETS)}, got {net!r}")
-    state = load_checkpoint(resolve_checkpoint(ckpt))
+    path = resolve_checkpoint(ckpt)
+    state = load_checkpoint(path)
     G, _ = build_models(from_dict(state["config"]))
-    G.load_state_dict(state[NETS[net]])
+    load_state(G, state[NETS[net]], path, model=f"the run's generator ({NETS[net]})")
     return G.to(device).eval().requires_grad_(False)
 
 

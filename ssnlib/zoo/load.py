@@ -17,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+from ssnlib.errors import InputError, MissingFileError
+from ssnlib.safeload import load_state, safetensors_load
 from ssnlib.train.sample import load_generator
 from ssnlib.zoo.pretrained import MANIFEST, load, names
 
@@ -32,7 +34,7 @@ def load_any(source: str | Path, net: str = "ema",
         return load(str(source), device)
     if not path.exists():
         known = ", ".join(names()) or "none"
-        raise FileNotFoundError(f"{source}: not found (no such file or folder, nor a zoo model; "
+        raise MissingFileError(f"{source}: not found (no such file or folder, nor a zoo model; "
                                 f"known: {known})")
     return load_generator(path, net=net, device=device)
 
@@ -46,12 +48,12 @@ def load_eval_generator(ckpt: str | Path | None = None, arch: str | None = None,
     if ckpt is not None:
         return load_any(ckpt, net=net, device=device)
     if arch is None or config is None:
-        raise ValueError("give --ckpt, or --arch and --config (and --weights)")
-    from safetensors.torch import load_file
-
+        raise InputError("give --ckpt (or --pretrained), or --arch and --config (and "
+                         "--weights)")
     from ssnlib.models import build_generator
 
     G = build_generator(arch, config)
     if weights is not None:
-        G.load_state_dict(load_file(str(weights)))
+        load_state(G, safetensors_load(weights), weights,
+                   model=f"an untrained {arch}/{config} generator")
     return G.to(device).eval().requires_grad_(False)

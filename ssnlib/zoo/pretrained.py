@@ -26,9 +26,19 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ssnlib.errors import CheckpointError, InputError, MissingFileError
+from ssnlib.safeload import load_state, safetensors_load
+
 ZOO_DIR = Path(__file__).resolve().parents[2] / "data" / "checkpoints"
 WEIGHTS, MANIFEST, CONFIG, REFERENCE = ("generator.safetensors", "manifest.json", "config.yaml",
                                         "reference.png")
+
+
+class UnknownModelError(InputError, KeyError):
+    """A model name the zoo does not hold (a KeyError too, for lookups)."""
+
+    def __str__(self) -> str:                   # KeyError would quote the message
+        return str(self.args[0])
 
 
 def zoo_dir(directory: str | Path | None = None) -> Path:
@@ -47,7 +57,8 @@ def model_dir(name: str, directory: str | Path | None = None) -> Path:
     path = zoo_dir(directory) / name
     if not (path / MANIFEST).is_file():
         known = ", ".join(names(directory)) or "none"
-        raise KeyError(f"no pretrained model {name!r} in {zoo_dir(directory)}; known: {known}")
+        raise UnknownModelError(f"no pretrained model {name!r} in {zoo_dir(directory)}; "
+                                f"known: {known}")
     return path
 
 
@@ -70,25 +81,20 @@ def load(name: str, device: torch.device | str = "cpu",
 
     The weights' SHA-256 is checked against the manifest, so a truncated or swapped file is an
     error naming it rather than a silently different model."""
-    from safetensors.torch import load_file
-
     from ssnlib.models import GENERATORS
 
     folder = model_dir(name, directory)
     info = manifest(name, directory)
     weights = folder / WEIGHTS
     if not weights.is_file():
-        raise FileNotFoundError(f"{weights} is missing (model {name!r})")
+        raise MissingFileError(f"{weights} is missing (model {name!r})")
     if sha256(weights) != info["weights"]["sha256"]:
-        raise ValueError(f"{weights}: SHA-256 differs from its manifest; the file is damaged or "
-                         f"not the one exported")
+        raise CheckpointError(f"{weights}: SHA-256 differs from its manifest; the file is "
+                              f"damaged or not the one exported")
     model = info["model"]
     G = GENERATORS[model["arch"]](**model["kwargs"])
-    state = {k: v.float() for k, v in load_file(str(weights)).items()}
-    missing, unexpected = G.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ValueError(f"{weights} does not fit a {model['arch']} generator with "
-                         f"{model['kwargs']}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    state = {k: v.float() for k, v in safetensors_load(weights).items()}
+    load_state(G, state, weights, model=f"a {model['arch']} generator with {model['kwargs']}")
     return G.to(device).eval().requires_grad_(False)
 
 
