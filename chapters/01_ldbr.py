@@ -399,7 +399,9 @@ print(f"centre block: closed form {toy.linear_latent_distortion(A, grid)[centre]
 # *zero* distortion that pass Definition 1 in the order (pixel 0, pixel 1).
 # Do they pass in the order (pixel 1, pixel 0)?
 #
-# :::{dropdown} Answer (open after trying)
+# :::{admonition} Answer
+# :class: dropdown
+#
 # (a) On the support, a rule that leaves $P$ invariant is a $2 \times 2$ matrix
 # $\left(\begin{smallmatrix} 1-q & q \\ q & 1-q \end{smallmatrix}\right)$
 # (swap with probability $q$); a sweep multiplies two of them, and its rows

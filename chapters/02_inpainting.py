@@ -392,7 +392,9 @@ plotting.show(fig)
 # forget it. (c) What happens at $\rho = 1$? Check your answer with
 # `toy.gaussian_inpainting_kernel` and `toy.gaussian_sweep`.
 #
-# :::{dropdown} Answer (open after trying)
+# :::{admonition} Answer
+# :class: dropdown
+#
 # (a) The conditional law of one pixel given the other is $y_0 \mid
 # y_1 \sim \mathcal N(\rho y_1, 1-\rho^2)$. Step 1 gives $y^*_0 = \rho y^{(0)}_1 +
 # \sqrt{1-\rho^2}\,\varepsilon_0$; step 2 gives $y^*_1 = \rho y^*_0 +
