@@ -1,5 +1,6 @@
 # ssn-textbook: `make book` builds the Jupyter Book, `make test` runs every check.
-# Both set up .venv on first use (Python 3.11; torch pinned to the tested 2.13.0).
+# Both set up .venv on first use (Python 3.11; torch pinned to the tested 2.13.0);
+# `make book` also needs Node.js/npm, `make test-browser` Chromium.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -50,7 +51,7 @@ chapters: setup
 # The book serves its own require.js, MathJax and widget manager (pinned in
 # jupyter_book/package-lock.json) so that its pages make no outside requests.
 $(VENDOR)/.stamp: $(BOOK)/package.json $(BOOK)/package-lock.json
-	@command -v npm >/dev/null || { echo "error: the book needs Node.js/npm to vendor its JavaScript"; exit 1; }
+	@command -v npm >/dev/null || { echo "error: make book needs Node.js and npm (npm ci vendors the book's pinned JavaScript: MathJax, require.js, the widget manager); install them (e.g. apt-get install nodejs npm) and run make book again"; exit 1; }
 	cd $(BOOK) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/html-manager
 	cp $(BOOK)/node_modules/requirejs/require.js $(VENDOR)/require.js
