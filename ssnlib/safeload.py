@@ -28,8 +28,9 @@ from ssnlib.errors import CheckpointError, MissingFileError, one_line
 
 
 def _first_line(err: BaseException) -> str:
+    """The first sentence of an error's text (torch appends paragraphs of advice)."""
     lines = [s.strip() for s in str(err).splitlines() if s.strip()]
-    return lines[0] if lines else type(err).__name__
+    return lines[0].split(". ")[0] if lines else type(err).__name__
 
 
 def _existing(path: str | Path, what: str) -> Path:
@@ -37,7 +38,7 @@ def _existing(path: str | Path, what: str) -> Path:
     if path.is_dir():
         raise CheckpointError(f"{path}: a folder, not a {what} file")
     if not path.is_file():
-        raise MissingFileError(f"{path}: no such {what} file")
+        raise MissingFileError(f"{path}: no such file (a {what} was expected)")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: empty {what} file (0 bytes); it was never written "
                               f"completely")

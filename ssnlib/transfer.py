@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import pickle
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -36,48 +34,32 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from ssnlib.errors import CheckpointError, MissingFileError
 from ssnlib.models import Discriminator, SSNGenerator, StyleGAN2Generator
 from ssnlib.models.common import make_channels
+from ssnlib.safeload import torch_load
 
 # what a rosinality checkpoint legitimately holds beyond tensors and containers
 SAFE_GLOBALS = [argparse.Namespace]
 INIT_FORMAT = "ssnlib-init-1"
 
 
-class TransferError(ValueError):
+class TransferError(CheckpointError):
     """A checkpoint that cannot be read safely or does not fit the model asked for."""
 
 
 # -- reading files safely ----------------------------------------------------------------------
 
 
-def _first_line(err: BaseException) -> str:
-    lines = [s.strip() for s in str(err).splitlines() if s.strip()]
-    return lines[0] if lines else type(err).__name__
-
-
 def safe_load(path: str | Path) -> object:
-    """A ``torch.save`` file's contents on the CPU, unpickled with ``weights_only=True``.
-
-    A file whose unpickling would build any other object (the way a ``.pt`` runs code) is
-    refused before anything runs; a truncated or damaged file is a one-line
-    :class:`TransferError`, not a traceback."""
-    path = Path(path)
-    if not path.is_file():
-        raise TransferError(f"{path}: no such file")
+    """A ``torch.save`` file's contents on the CPU, unpickled with ``weights_only=True`` and
+    ``argparse.Namespace`` allowed (:func:`ssnlib.safeload.torch_load`, the one loader of every
+    checkpoint): a file whose unpickling would build any other object is refused before
+    anything runs; a truncated or damaged file is a one-line error naming it."""
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        found = re.search(r"GLOBAL ([\w.]+)", str(err))
-        other = re.search(r"(Unsupported [^\n]*)", str(err))      # e.g. an opcode
-        what = (f"unpickling it would call or build {found.group(1)}" if found else
-                other.group(1) if other else _first_line(err))
-        raise TransferError(f"{path}: refused ({what}): only tensors, plain containers and "
-                            f"argparse.Namespace are loaded, no pickled code runs") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
-        raise TransferError(f"{path}: not a readable torch checkpoint (truncated or damaged?): "
-                            f"{_first_line(err)}") from None
+        return torch_load(path, SAFE_GLOBALS)
+    except (CheckpointError, MissingFileError) as err:
+        raise TransferError(str(err)) from None
 
 
 # -- copying weights by name -------------------------------------------------------------------
