@@ -45,11 +45,13 @@ print("best device:", get_device().type)
 # for bit, and the spread across walks grows like $\sqrt{t}$.
 
 # %%
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
+from ssnlib import plotting
 from ssnlib.utils import seed_everything
+
+plotting.use_book_style()  # fonts and figure widths that read well in the book
 
 steps, walkers = 400, 2000
 walks = torch.randn(walkers, steps, generator=seed_everything(0)).cumsum(dim=1)
@@ -60,15 +62,14 @@ t = torch.arange(1, steps + 1)
 spread = walks.std(dim=0)
 print(f"spread at t={steps}: {spread[-1]:.1f} (sqrt(t) = {steps ** 0.5:.1f})")
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
+fig, (left, right) = plotting.subplots(1, 2, height=3)
 left.plot(walks[:20].T, lw=0.8)
 left.set(title="20 of the walks (seed 0)", xlabel="t", ylabel="$x_t$")
 right.plot(t, spread, label="spread across walks")
 right.plot(t, t.sqrt(), "--", label=r"$\sqrt{t}$")
 right.set(title="standard deviation", xlabel="t")
 right.legend()
-fig.tight_layout()
-plt.show()
+plotting.show(fig)
 
 # %% [markdown]
 # ## Image grids
@@ -88,10 +89,10 @@ for i in range(8):
 images = images / images.flatten(1).std(dim=1)[:, None, None, None] / 2
 grid = image_grid(images, nrow=8)
 print("grid:", grid.shape, grid.dtype)
-plt.figure(figsize=(9, 1.5))
-plt.imshow(grid)
-plt.axis("off")
-plt.show()
+fig, ax = plotting.subplots(height=1.1)
+ax.imshow(grid)
+ax.axis("off")
+plotting.show(fig)
 
 # %% [markdown]
 # ## Widgets
@@ -111,7 +112,11 @@ widgets.IntSlider(value=4, min=1, max=8, description="blocks per side")
 # still follows $\sqrt{t}$. Why does `torch.equal` stay `True` whatever seed you
 # pick, as long as both generators get the same one?
 #
-# *Answer.* The walk's variance is $\sum_{s\le t} \operatorname{Var}\varepsilon_s = t$
+# :::{admonition} Answer
+# :class: dropdown
+#
+# The walk's variance is $\sum_{s\le t} \operatorname{Var}\varepsilon_s = t$
 # for any seed, so the spread tracks $\sqrt t$ up to sampling noise of about
 # $1/\sqrt{2 \cdot 2000}$ relative. And a `torch.Generator` is a deterministic
 # algorithm: the same seed yields the same stream of numbers.
+# :::
