@@ -68,8 +68,10 @@ book: setup vendor
 	@echo "book: $(BOOK)/_build/html/index.html"
 
 # Real-browser check of the built book: Debian Chromium (apt-get install chromium)
-# driven by playwright-core, every page from a loopback server; screenshots land
-# in $(BOOK)/_build/screens/.
+# driven by playwright-core, every page from a loopback server at 1280 px: no MathJax
+# error, nothing cut off in the main column, every figure's text at least 9 px
+# (check_checks.mjs first proves those checks find what they look for); screenshots
+# land in $(BOOK)/_build/screens/.
 tests/browser/node_modules/.stamp: tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
@@ -77,6 +79,7 @@ tests/browser/node_modules/.stamp: tests/browser/package.json tests/browser/pack
 test-browser: book tests/browser/node_modules/.stamp
 	@test -x $(CHROMIUM) || { echo "error: no Chromium at $(CHROMIUM): apt-get install chromium (or set CHROMIUM=...)"; exit 1; }
 	rm -rf $(BOOK)/_build/screens
+	CHROMIUM=$(CHROMIUM) node tests/browser/check_checks.mjs
 	CHROMIUM=$(CHROMIUM) node tests/browser/check_book.mjs $(BOOK)/_build/html $(BOOK)/_build/screens
 	$(PY) -m pytest tests/browser/check_screens.py
 	CHROMIUM=$(CHROMIUM) JUPYTER=$(VENV)/bin/jupyter node tests/browser/check_lab.mjs $(BOOK)/_build/lab.png

@@ -35,6 +35,21 @@ def test_no_page_had_problems():
     assert not bad, json.dumps(bad, indent=2)
 
 
+def test_every_page_was_checked_for_math_errors_clipping_and_legibility():
+    """check_book.mjs counted MathJax errors, cut-off boxes and illegible figures on every
+    page (the counts are in the report) and found none; the column was as wide as
+    ssnlib.plotting sizes the figures for; some figure text was measured."""
+    from ssnlib.plotting import COLUMN_PX, MIN_TEXT_PX
+
+    report = _report()
+    for entry in report:
+        counts = entry["mathErrors"], entry["clipped"], entry["illegibleFigures"]
+        assert counts == (0, 0, 0), entry
+        assert entry["column"] >= COLUMN_PX, entry
+    smallest = [e["smallestFigureText"] for e in report if e["smallestFigureText"] is not None]
+    assert smallest and min(smallest) >= MIN_TEXT_PX
+
+
 def test_math_and_widgets_rendered_somewhere():
     report = _report()
     assert any(e["math"] > 0 for e in report), "no page showed typeset math"

@@ -128,12 +128,13 @@ export async function figureProblems() {
   let count = 0;
   let smallest = null;
   for (const img of column.querySelectorAll("img")) {
-    if (!img.src.split("?")[0].endsWith(".png")) continue;
+    if (!img.src) continue;
     const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    if (bytes[0] !== 0x89 || bytes[1] !== 0x50 || bytes[2] !== 0x4e || bytes[3] !== 0x47) continue;
     const text = textChunks(bytes);
     if (!(text.Software || "").startsWith("Matplotlib") && !(KEY in text)) continue;
     count += 1;
-    const name = img.src.split("/").pop().slice(0, 16);
+    const name = img.src.startsWith("data:") ? `image ${count}` : img.src.split("/").pop().slice(0, 16);
     if (!(KEY in text)) {
       problems.push(`${name}: a matplotlib figure without a text-size stamp ` +
                     "(show it with ssnlib.plotting.show(fig))");

@@ -1,0 +1,94 @@
+// The checks of layout.mjs on a page made to fail them, in headless Chromium: each
+// kind of cut-off box, a MathJax error and each kind of illegible figure must be
+// found, and what is fine (a scrolling code block, MathJax's hidden assistive
+// MathML, a legible figure, a photo) must not. Run by `make test-browser` before
+// check_book.mjs, so that a check that silently finds nothing cannot pass the book.
+//
+//   node tests/browser/check_checks.mjs
+import { deflateSync } from "node:zlib";
+import { launchChromium } from "./lib.mjs";
+import { clippedElements, figureProblems, mathErrors } from "./layout.mjs";
+
+// A 40 x 10 grey PNG with the given tEXt entries (CRCs computed, so browsers decode it).
+function png(text) {
+  const table = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes) => {
+    let c = 0xffffffff;
+    for (const b of bytes) c = table[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (kind, body) => {
+    const out = Buffer.alloc(12 + body.length);
+    out.writeUInt32BE(body.length, 0);
+    out.write(kind, 4, "latin1");
+    body.copy(out, 8);
+    out.writeUInt32BE(crc(out.subarray(4, 8 + body.length)), 8 + body.length);
+    return out;
+  };
+  const [w, h] = [40, 10];
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
+  const raw = Buffer.alloc(h * (w + 1), 128);
+  for (let y = 0; y < h; y++) raw[y * (w + 1)] = 0; // filter byte per row
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    ...Object.entries(text).map(([k, v]) => chunk("tEXt", Buffer.from(`${k}\0${v}`, "latin1"))),
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+const src = (text) => `data:image/png;base64,${png(text).toString("base64")}`;
+const MPL = { Software: "Matplotlib version3.11.2, https://matplotlib.org/" };
+const long = "a_long_unbreakable_line_of_code_".repeat(12);
+
+const html = `<!doctype html><html><body style="margin:0">
+<article class="bd-article" style="width:600px; margin-left:100px">
+  <pre style="overflow-x:auto">${long}</pre>
+  <div id="hidden" style="overflow:hidden; width:200px"><span style="white-space:nowrap">${long}</span></div>
+  <p><span style="white-space:nowrap">${long}</span></p>
+  <div style="overflow-x:auto; width:200px"><span style="white-space:nowrap">equation ${long}</span></div>
+  <span style="position:relative"><mjx-assistive-mml style="position:absolute; width:3000px; clip:rect(1px,1px,1px,1px); overflow:hidden; display:block">${long}</mjx-assistive-mml>x</span>
+  <mjx-merror data-mjx-error="Unknown environment 'psmallmatrix'">psmallmatrix</mjx-merror>
+  <img src="${src({ ...MPL, "ssnlib:min-text-px": "13.89" })}">
+  <img src="${src({ ...MPL, "ssnlib:min-text-px": "12.00" })}" style="width:20px">
+  <img src="${src(MPL)}">
+  <img src="${src({})}">
+</article></body></html>`;
+
+const browser = await launchChromium();
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+await page.setContent(html, { waitUntil: "load" });
+const clipped = await page.evaluate(clippedElements);
+const merrors = await page.evaluate(mathErrors);
+const figures = await page.evaluate(figureProblems);
+await browser.close();
+
+const failures = [];
+const expect = (ok, what, got) => { if (!ok) failures.push(`${what}: got ${JSON.stringify(got)}`); };
+expect(clipped.column === 600, "the column's width", clipped.column);
+expect(clipped.clipped.length === 3, "three cut-off boxes (hidden, beyond, non-pre scroller)",
+       clipped.clipped);
+expect(clipped.clipped.some((c) => c.includes("cuts off") && c.includes("<div>")),
+       "the overflow:hidden box", clipped.clipped);
+expect(clipped.clipped.some((c) => c.includes("beyond the main column")),
+       "the line past the column", clipped.clipped);
+expect(clipped.clipped.some((c) => c.includes('"equation')),
+       "the scrolling box that is not a pre", clipped.clipped);
+expect(merrors.length === 1 && merrors[0].includes("psmallmatrix"), "the MathJax error", merrors);
+expect(figures.count === 3, "three matplotlib figures (the photo skipped)", figures);
+expect(figures.problems.length === 2, "two illegible figures", figures.problems);
+expect(figures.problems.some((p) => p.includes("smallest text 6.0 px")),
+       "12 px text shown at half size", figures.problems);
+expect(figures.problems.some((p) => p.includes("without a text-size stamp")),
+       "the unstamped figure", figures.problems);
+for (const f of failures) console.log(`FAIL ${f}`);
+console.log(failures.length ? "the book's checks miss problems" : "ok   the book's checks find " +
+            "cut-off boxes, MathJax errors and illegible figures on a page made to fail them");
+process.exit(failures.length ? 1 : 0);
