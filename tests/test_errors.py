@@ -213,3 +213,58 @@ def test_resume_auto_skips_a_damaged_latest_checkpoint(tmp_path):
         assert trainer.step == 2 and trainer.last_checkpoint.name == "ckpt-00000002.pt"
     finally:
         trainer.close()
+
+
+def test_disk_full_is_one_line_and_leaves_no_file(files, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from ssnlib.commands import sample
+
+    def full(path, write):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(sample, "atomic_write", full)
+    out = tmp_path / "g.png"
+    assert main(["sample", "--ckpt", str(files["good"]), "--seeds", "0", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the disk is full while writing" in err and str(out) in err
+    assert not out.exists()
+
+
+def test_a_non_square_mask_is_refused(files, tmp_path, capsys):
+    from PIL import Image
+    Image.new("L", (7, 3), 255).save(tmp_path / "mask.png")
+    assert main(["resample", "--ckpt", str(files["good"]), "--seed", "0", "--mask",
+                 str(tmp_path / "mask.png"), "--out", str(tmp_path / "r")]) == 2
+    assert "the mask is 7x3" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_prepare_data_flattens_transparency_onto_a_background(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from ssnlib.data import PackedDataset
+    folder = tmp_path / "emoji"
+    folder.mkdir()
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 0
+    rgba[4:12, 4:12, 3] = 255                       # an opaque red square on nothing
+    Image.fromarray(rgba, "RGBA").save(folder / "a.png")
+    args = ["prepare-data", str(folder), str(tmp_path / "arch"), "--resolution", "16"]
+    assert main(args) == 2 and "--background" in capsys.readouterr().err
+    assert main([*args, "--background", "#0000ff"]) == 0
+    image = PackedDataset(tmp_path / "arch")[0]      # [3, 16, 16] in [-1, 1]
+    u8 = ((image + 1) * 127.5).round()
+    assert u8[:, 0, 0].tolist() == [0, 0, 255] and u8[:, 8, 8].tolist() == [200, 0, 0]
+    assert "transparency flattened onto #0000ff" in capsys.readouterr().out
+
+
+def test_a_resumed_run_logs_each_step_once(tmp_path):
+    import json
+    config = [*TINY, f"run_dir={tmp_path}", "steps=4", "ckpt_every=2", "keep_ckpts=0"]
+    train(load_config(None, config))
+    (tmp_path / "ckpt-00000004.pt").unlink()        # as if killed after logging step 4
+    train(load_config(None, [*config, "resume=auto"]))
+    steps = [json.loads(line)["step"] for line in
+             (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]

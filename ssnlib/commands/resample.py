@@ -26,6 +26,7 @@ from PIL import Image
 from ssnlib.blocks import grid_of
 from ssnlib.data.folder import load_image
 from ssnlib.data.procedural import to_float_image
+from ssnlib.errors import InputError
 from ssnlib.invert import invert
 from ssnlib.models import build_generator
 from ssnlib.resample.core import resample_blocks
@@ -51,6 +52,9 @@ def load_mask(path: str | Path, resolution: int) -> torch.Tensor:
     """A painted mask (white = resample; any image mode) as weights [R, R] in [0, 1],
     centre-cropped and resized like an input image."""
     image = Image.open(path).convert("L")
+    if image.width != image.height:
+        raise InputError(f"{path}: the mask is {image.width}x{image.height}; paint it over the "
+                         f"square image ({resolution}x{resolution}, or any square size)")
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
     image = image.crop((left, top, left + side, top + side))

@@ -34,6 +34,7 @@ class Monitor:
         self.writer = None
         if active:
             (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+            self._forget_after(initial)
             if tensorboard:
                 from torch.utils.tensorboard import SummaryWriter
 
@@ -41,6 +42,17 @@ class Monitor:
 
     def advance(self, steps: int = 1) -> None:
         self.bar.update(steps)
+
+    def _forget_after(self, step: int) -> None:
+        """Drop the log records after ``step``: a run resumed from an older checkpoint logs
+        those steps again, and each step must appear once."""
+        log = self.run_dir / "log.jsonl"
+        if not log.is_file():
+            return
+        lines = log.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if json.loads(line).get("step", 0) <= step]
+        if len(kept) < len(lines):
+            log.write_text("".join(kept))
 
     def log(self, step: int, stats: dict[str, float]) -> None:
         record = {"step": step, **{k: round(v, 6) for k, v in stats.items()}}
