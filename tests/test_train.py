@@ -220,3 +220,13 @@ def test_sample_cli_is_deterministic(tmp_path, capsys):
     assert not np.array_equal(outs[0], outs[2]) and not np.array_equal(outs[0], outs[3])
     assert main(["sample", "--ckpt", str(tmp_path / "run"), "--seeds", "5-1"]) == 2
     assert "bad seed range" in capsys.readouterr().err
+
+
+def test_time_limit_stops_at_a_log_point_with_a_checkpoint(tmp_path):
+    """time_limit (minutes) ends a run at the first due log after it passes: samples and a
+    checkpoint are written there, as at the planned end."""
+    t = train(tiny(tmp_path, "steps=100", "log_every=2", "ckpt_every=50", "sample_every=50",
+                   "time_limit=1e-9", "reg.distortion_weight=0"))
+    assert t.step == 2
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["ckpt-00000002.pt"]
+    assert (tmp_path / "samples" / "step-00000002.png").is_file()

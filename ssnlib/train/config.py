@@ -111,6 +111,7 @@ class TrainConfig:
     sample_every: int = 500
     ckpt_every: int = 1000
     keep_ckpts: int = 3            # most recent checkpoints kept (0: keep all)
+    time_limit: float = 0.0        # minutes of training, then sample and save (0: no limit)
     n_samples: int = 16            # images in the fixed-z sample grids
     seed: int = 0
     run_dir: str = "runs/default"
@@ -141,8 +142,8 @@ class TrainConfig:
                     "reg.distortion_resamples"):
             if _get(self, key) < 1:
                 raise ConfigError(f"{key} must be >= 1, got {_get(self, key)}")
-        for key in ("steps", "kimg", "keep_ckpts", "seed", "data.workers", "reg.r1_gamma",
-                    "reg.pl_weight", "reg.distortion_weight", "ema.kimg"):
+        for key in ("steps", "kimg", "keep_ckpts", "time_limit", "seed", "data.workers",
+                    "reg.r1_gamma", "reg.pl_weight", "reg.distortion_weight", "ema.kimg"):
             if _get(self, key) < 0:
                 raise ConfigError(f"{key} must be >= 0, got {_get(self, key)}")
         if self.total_steps < 1:

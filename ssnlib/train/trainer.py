@@ -348,23 +348,35 @@ class Trainer:
                     return f"{part} {key}"
         return None
 
-    def run(self, until: int | None = None) -> Trainer:
-        """Train until ``self.step == until`` (default: the config's total), logging, sampling
-        and checkpointing on the configured intervals and at the end."""
-        cfg, main = self.cfg, self.dist.main
-        until = cfg.total_steps if until is None else until
+    def _start(self) -> None:
+        """The data order from the current step, and the logs (first call of a run)."""
+        cfg = self.cfg
         if self._batches is None:
             self._batches = make_loader(self.dataset, cfg.batch, cfg.seed, self.step,
                                         self.dist.rank, self.dist.world, cfg.data.workers,
                                         self.device.type == "cuda")
         if self.monitor is None:
-            self.monitor = Monitor(self.run_dir, self.history, cfg.total_steps, self.step, main,
-                                   cfg.progress, cfg.tensorboard)
-            if main:
+            self.monitor = Monitor(self.run_dir, self.history, cfg.total_steps, self.step,
+                                   self.dist.main, cfg.progress, cfg.tensorboard)
+            if self.dist.main:
                 prune_checkpoints(self.run_dir, 0)        # temporary files of a killed run
+
+    def _out_of_time(self, started: float) -> bool:
+        """``time_limit`` minutes have passed since ``started`` (on every process's say)."""
+        late = time.perf_counter() - started > self.cfg.time_limit * 60
+        return average(torch.tensor(float(late), device=self.device), self.dist.world) > 0
+
+    def run(self, until: int | None = None) -> Trainer:
+        """Train until ``self.step == until`` (default: the config's total) or ``time_limit``
+        minutes have passed (checked when a log is due), logging, sampling and checkpointing on
+        the configured intervals and at the end."""
+        cfg, main = self.cfg, self.dist.main
+        until = cfg.total_steps if until is None else until
+        self._start()
         sums: dict[str, torch.Tensor] = {}
         counts: dict[str, int] = {}
-        t0, s0 = time.perf_counter(), self.step
+        started = t0 = time.perf_counter()
+        s0 = self.step
         while self.step < until:
             stats = self.train_step(next(self._batches))
             self._watch(stats)
@@ -374,6 +386,8 @@ class Trainer:
             self.step += 1
             self.images_seen += cfg.batch
             self.monitor.advance()
+            if cfg.time_limit and self.step % cfg.log_every == 0 and self._out_of_time(started):
+                until = self.step                       # stop here, with samples and a save
             due = [self.step % every == 0 or self.step == until
                    for every in (cfg.log_every, cfg.sample_every, cfg.ckpt_every)]
             if any(due):
