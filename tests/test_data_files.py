@@ -213,3 +213,12 @@ def test_packed_dataset_in_worker_processes(good_folder, tmp_path):
     loader = torch.utils.data.DataLoader(ds, batch_size=3, num_workers=2)
     (batch,) = list(loader)
     assert torch.equal(batch, torch.stack([_tensor(arrays[n]) for n in sorted(arrays)]))
+
+
+def test_procedural_packing_is_the_same_with_worker_processes(tmp_path):
+    from ssnlib.data import pack_procedural
+    data = Skylines(length=40, resolution=16, seed=3)
+    pack_procedural(data, tmp_path / "one", progress=False)
+    pack_procedural(data, tmp_path / "two", progress=False, workers=2)
+    for name in ("images.bin", "parts.bin"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()

@@ -36,6 +36,8 @@ def add_prepare_data_command(parser):
     parser.add_argument("--skip-bad", action="store_true",
                         help="leave out unusable images (and report them) instead of stopping")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing DST")
+    parser.add_argument("--workers", type=int, default=1, help="with --dataset: processes "
+                        "that render (the images do not depend on their number)")
     parser.add_argument("--background", metavar="COLOUR", help="flatten transparent images "
                         "onto this colour (white, black or #rrggbb) instead of refusing them")
 
@@ -51,7 +53,8 @@ def add_prepare_data_command(parser):
                     print(f"ssn prepare-data: note: --dataset {args.dataset} is deprecated; "
                           f"use --dataset {name}", file=sys.stderr)
                 dataset = dataset_class(name)(args.count, args.resolution, args.seed)
-                report = pack_procedural(dataset, args.paths[0], overwrite=args.overwrite)
+                report = pack_procedural(dataset, args.paths[0], overwrite=args.overwrite,
+                                         workers=args.workers)
             else:
                 background = parse_background(args.background) if args.background else None
                 report = pack_folder(args.paths[0], args.paths[1], args.resolution,

@@ -122,9 +122,30 @@ def pack_folder(src: str | Path, dst: str | Path, resolution: int, skip_bad: boo
     return report
 
 
+def _render_chunk(args: tuple[ProceduralDataset, int, int]) -> list[tuple]:
+    dataset, start, stop = args
+    return [dataset.render(i) for i in range(start, stop)]
+
+
+def _rendered(dataset: ProceduralDataset, workers: int, chunk: int = 256):
+    """``dataset.render(i)`` for every index in order, by ``workers`` processes (each image
+    depends on ``(seed, i)`` alone, so the pixels do not depend on ``workers``)."""
+    n = len(dataset)
+    if workers <= 1:
+        yield from (dataset.render(i) for i in range(n))
+        return
+    import multiprocessing
+
+    jobs = [(dataset, s, min(n, s + chunk)) for s in range(0, n, chunk)]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for rendered in pool.imap(_render_chunk, jobs):
+            yield from rendered
+
+
 def pack_procedural(dataset: ProceduralDataset, dst: str | Path, overwrite: bool = False,
-                    progress: bool = True) -> PackReport:
-    """Pack a procedural dataset (all its indices) with part maps and attribute labels."""
+                    progress: bool = True, workers: int = 1) -> PackReport:
+    """Pack a procedural dataset (all its indices) with part maps and attribute labels,
+    rendered by ``workers`` processes."""
     n, r = len(dataset), dataset.resolution
     if n == 0:
         raise ValueError("the dataset is empty; nothing to pack")
@@ -135,9 +156,9 @@ def pack_procedural(dataset: ProceduralDataset, dst: str | Path, overwrite: bool
         parts = np.memmap(tmp / "parts.bin", np.uint8, "w+", shape=(n, r, r))
         labels = {name: np.zeros(n, np.int64) for name in cls.DISCRETE}
         labels.update({name: np.zeros(n, np.float32) for name in cls.CONTINUOUS})
-        for i in tqdm(range(n), desc=f"rendering {cls.__name__}", unit="img",
-                      disable=not progress):
-            image, part_map, attributes = dataset.render(i)
+        for i, (image, part_map, attributes) in enumerate(tqdm(
+                _rendered(dataset, workers), total=n, desc=f"rendering {cls.__name__}",
+                unit="img", disable=not progress)):
             images[i] = image.transpose(2, 0, 1)
             parts[i] = part_map
             for name, value in attributes.items():
