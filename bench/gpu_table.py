@@ -47,11 +47,18 @@ def run_row(row, args, run_dir: str) -> dict:
     trainer = make_trainer(arch, list(regs), config, batch, args.device, run_dir, precision,
                            sigma_mode)
     torch.backends.cudnn.benchmark = bool(args.cudnn_benchmark)
+    if label.endswith("compiled"):
+        # only phases without a double backward: the rows with every regulariser off
+        trainer.G = torch.compile(trainer.G, mode=args.compile)
+        trainer.D = torch.compile(trainer.D, mode=args.compile)
     steps = args.steps * (2 if regs is SCHEDULE else 1)
     try:
         return measure(trainer, config, steps, warmup=1)
     except torch.cuda.OutOfMemoryError as err:
         return {"error": f"out of memory: {str(err).splitlines()[0][:120]}"}
+    except Exception as err:            # one broken row (a compiler error, say) costs one row
+        lines = [x for x in str(err).splitlines() if x.strip()] or [""]
+        return {"error": f"{type(err).__name__}: {lines[0][:160]}"}
     finally:
         trainer.close()
         del trainer
@@ -117,6 +124,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8, help="timed steps (x2 for schedules)")
     parser.add_argument("--rows", default="", help="comma-separated row numbers (1-based)")
     parser.add_argument("--cudnn-benchmark", type=int, default=1, choices=(0, 1))
+    parser.add_argument("--compile", default="", help="also the 64 px main rows under "
+                        "torch.compile with this mode (default, reduce-overhead, ...); opt-in: "
+                        "compiling takes minutes, and on the CPU (torch 2.13) inductor fails on "
+                        "the SSN's replicate padding in channels_last")
     parser.add_argument("--device", default="")
     parser.add_argument("--results", default="", help="append the table to this markdown file")
     args = parser.parse_args()
@@ -126,11 +137,15 @@ def main() -> None:
         print("no CUDA device: the GPU table needs one (--dry-run runs its rows tiny on the CPU)")
         return
     rows = [ROWS[int(i) - 1] for i in args.rows.split(",")] if args.rows else ROWS
+    if args.compile:                    # launch overhead: the 64 px main rows, compiled
+        rows = rows + [(f"{r[0]} compiled", *r[1:]) for r in ROWS if " 64" in r[0]
+                       and r[4] is OFF]
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     name, peak = peak_flops(device)
     head = (f"{datetime.date.today()} | {name} | torch {torch.__version__} | commit {commit()}"
-            f" | cudnn.benchmark {args.cudnn_benchmark}" + (" | DRY RUN (tiny, CPU)"
-                                                              if args.dry_run else ""))
+            f" | cudnn.benchmark {args.cudnn_benchmark}")
+    head += f" | compile {args.compile}" if args.compile else ""
+    head += " | DRY RUN (tiny, CPU)" if args.dry_run else ""
     print(head, flush=True)
     res = {row[0]: None for row in rows}
     start = time.perf_counter()

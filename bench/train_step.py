@@ -153,9 +153,10 @@ def print_rows(arch: str, rows: dict, peak: float | None) -> None:
     lazy = [(v, k) for v, k in (("+R1", 16), ("+path length", 4), ("+distortion", 4))
             if v in rows]
     costs = [(v, rows[v]["ms"] - base, k) for v, k in lazy]
-    print(f"{arch:10s} regulariser cost per application (amortised at the paper's interval): "
-          + ", ".join(f"{v[1:]} {ms:.1f} ms ({ms / k:.1f} ms/step at 1/{k})"
-                      for v, ms, k in costs))
+    if costs:
+        print(f"{arch:10s} regulariser cost per application (amortised at the paper's interval): "
+              + ", ".join(f"{v[1:]} {ms:.1f} ms ({ms / k:.1f} ms/step at 1/{k})"
+                          for v, ms, k in costs))
     predicted = base + sum(ms / k for _, ms, k in costs)
     if "paper schedule" in rows:
         print(f"{arch:10s} paper schedule: {rows['paper schedule']['ms']:.1f} ms/step measured "
