@@ -55,7 +55,8 @@ plotting.use_book_style()  # fonts and figure widths that read well in the book
 
 steps, walkers = 400, 2000
 walks = torch.randn(walkers, steps, generator=seed_everything(0)).cumsum(dim=1)
-again = torch.randn(walkers, steps, generator=torch.Generator().manual_seed(0)).cumsum(dim=1)
+same_seed = torch.Generator().manual_seed(0)
+again = torch.randn(walkers, steps, generator=same_seed).cumsum(dim=1)
 print("same seed, same walks:", torch.equal(walks, again))
 
 t = torch.arange(1, steps + 1)
@@ -85,7 +86,8 @@ g = torch.Generator().manual_seed(1)
 images = torch.randn(8, 3, 32, 32, generator=g)
 for i in range(8):
     for _ in range(i):  # a 3x3 box blur per pass: later images are smoother
-        images[i] = F.avg_pool2d(images[i : i + 1], 3, 1, 1, count_include_pad=False)[0]
+        images[i] = F.avg_pool2d(images[i : i + 1], 3, 1, 1,
+                                 count_include_pad=False)[0]
 images = images / images.flatten(1).std(dim=1)[:, None, None, None] / 2
 grid = image_grid(images, nrow=8)
 print("grid:", grid.shape, grid.dtype)

@@ -49,13 +49,16 @@ plotting.use_book_style()  # fonts and figure widths that read well in the book
 
 law = toy.ising_law((2, 2), beta=0.6)
 order = np.argsort(-law.probs, kind="stable")
-print("states:", law.n_states, "| total probability:", round(float(law.probs.sum()), 6))
+print("states:", law.n_states,
+      "| total probability:", round(float(law.probs.sum()), 6))
 print("P(all white) =", round(float(law.probs[15]), 3), "| P(checkerboard) =",
       round(float(law.probs[0b1001]), 4))
 
-fig = plotting.image_grid([law.images[k] for k in order], ncols=8, cmap="gray_r", vmax=1,
+fig = plotting.image_grid([law.images[k] for k in order], ncols=8,
+                          cmap="gray_r", vmax=1,
                           titles=[f"{law.probs[k]:.3f}" for k in order])
-fig.suptitle(r"all 16 images of the $2\times2$ Ising law ($\beta = 0.6$), most likely first")
+fig.suptitle(r"all 16 images of the $2\times2$ Ising law ($\beta = 0.6$), "
+             "most likely first")
 plotting.show(fig)
 
 # %% [markdown]
@@ -114,7 +117,8 @@ print("block of every pixel:\n", blocks.labels())
 fresh = [toy.fresh_kernel(law)] * blocks.n_blocks
 print("stochastic:", all(toy.is_stochastic(k) for k in fresh),
       "| leaves P unchanged:", toy.is_stationary(fresh[0], law))
-print("block-resampling in all 24 orders:", toy.is_block_resampling(fresh, law, orders="all"))
+print("block-resampling in all 24 orders:",
+      toy.is_block_resampling(fresh, law, orders="all"))
 
 # %% [markdown]
 # ## Distortion and the LDBR problem
@@ -151,7 +155,8 @@ for a in range(blocks.n_blocks):
     closed = toy.fresh_distortion(law, blocks, a)
     moved = toy.simulate([fresh[a]], starts, rng)[-1]
     mc = toy.hamming_outside(starts, moved, blocks, a).mean()
-    print(f"block {a}: exact {exact:.3f}   closed form {closed:.3f}   Monte Carlo {mc:.2f}")
+    print(f"block {a}: exact {exact:.3f}   closed form {closed:.3f}   "
+          f"Monte Carlo {mc:.2f}")
 print("LDBR objective of 'resample everything':",
       round(toy.ldbr_objective(fresh, blocks, law), 3))
 
@@ -193,9 +198,9 @@ models = {
 }
 for name, model in models.items():
     own = model.definition1_gap(orders="all")  # worst case, every start and order
-    print(f"{name}: {model.n_latent_states} latent states, Def. 1 gap for its own law "
-          f"{round(own, 9)}, TV(model law, P) "
-          f"{toy.total_variation(model.law().probs, law.probs):.3f}")
+    tv = toy.total_variation(model.law().probs, law.probs)
+    print(f"{name}: {model.n_latent_states} latent states, Def. 1 gap for "
+          f"its own law {round(own, 9)}, TV(model law, P) {tv:.3f}")
 
 per_block = {"resample everything": [toy.distortion(k, blocks, a, law)
                                      for a, k in enumerate(fresh)]}
@@ -223,7 +228,8 @@ for j, (name, d) in enumerate(per_block.items()):
     left.bar(np.arange(4) + (j - 1) * width, d, width, label=label, color=f"C{j}")
 left.set(xticks=range(4), ylim=(0, 2.0), xlabel="block",
          ylabel="changed pixels elsewhere", title="distortion per block")
-tvs = [0.0] + [toy.total_variation(m.law().probs, law.probs) for m in models.values()]
+tvs = [0.0] + [toy.total_variation(m.law().probs, law.probs)
+               for m in models.values()]
 for j, (d, tv) in enumerate(zip(per_block.values(), tvs, strict=True)):
     right.scatter(sum(d), tv, s=60, color=f"C{j}")
 right.set(xlabel="total distortion", ylabel="TV(model law, P)",
@@ -283,7 +289,8 @@ def w2_to_target(A):
     return toy.gaussian_w2(zero, A @ A.T, zero, cov)
 
 
-named = {"symmetric root": toy.sqrtm_psd(cov), "Cholesky": np.linalg.cholesky(cov),
+named = {"symmetric root": toy.sqrtm_psd(cov),
+         "Cholesky": np.linalg.cholesky(cov),
          "block-diagonal": toy.block_diagonal_model(cov, grid)}
 reference = {name: (toy.linear_latent_distortion(A, grid).sum(), w2_to_target(A))
              for name, A in named.items()}
@@ -317,18 +324,19 @@ markers = {"symmetric root": ("s", "C0"), "Cholesky": ("D", "C1"),
            "sequential inpainting": ("X", "C4")}
 fig, (ax, zoom) = plotting.subplots(1, 2, height=4.4)
 for axis in (ax, zoom):
-    axis.plot([p.distortion for p in front], [p.w2 for p in front], "o-", color="k",
-              ms=4, label=r"optimal linear models ($\lambda$ sweep)")
+    axis.plot([p.distortion for p in front], [p.w2 for p in front], "o-",
+              color="k", ms=4, label=r"optimal linear models ($\lambda$ sweep)")
     for name, (d, w2) in reference.items():
         m, c = markers[name]
         axis.scatter(d, w2, marker=m, s=90, color=c, label=name, zorder=3)
-    axis.set(xlabel=r"total distortion $\sum_a \mathcal{D}_a$", ylabel=r"gap $W_2^2$ to $P$")
+    axis.set(xlabel=r"total distortion $\sum_a \mathcal{D}_a$",
+             ylabel=r"gap $W_2^2$ to $P$")
     axis.grid(alpha=0.3)
 ax.set(xscale="symlog", title="all rules (symlog axis)")
 zoom.set(xlim=(-0.5, 22), ylim=(-0.2, 6.5), title="latent-block models (zoom)")
 for p in front[3:7]:
-    zoom.annotate(rf"$\lambda$={p.lam:g}", (p.distortion, p.w2), textcoords="offset points",
-                  xytext=(6, 4), fontsize=10)
+    zoom.annotate(rf"$\lambda$={p.lam:g}", (p.distortion, p.w2),
+                  textcoords="offset points", xytext=(6, 4), fontsize=10)
 fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2)
 plotting.show(fig)
 
@@ -373,8 +381,8 @@ cols = list(grid[centre])
 z_new[:, cols] = rng.standard_normal((len(z), len(cols)))
 change = (z_new - z) @ A.T
 mc = (change[:, grid.outside(centre)] ** 2).sum(axis=1).mean()
-print(f"centre block: closed form {toy.linear_latent_distortion(A, grid)[centre]:.3f}, "
-      f"Monte Carlo {mc:.2f}")
+closed = toy.linear_latent_distortion(A, grid)[centre]
+print(f"centre block: closed form {closed:.3f}, Monte Carlo {mc:.2f}")
 
 # %% [markdown]
 # ## Summary
@@ -428,10 +436,14 @@ print(f"centre block: closed form {toy.linear_latent_distortion(A, grid)[centre]
 # The check of the answer to (b).
 two = toy.two_pixel_law()
 # states: 0 = (0,0), 1 = (1,0), 2 = (0,1), 3 = (1,1); pixel 0 is the low bit
-coin_pixel0 = np.array([[0.5, 0.5, 0, 0], [0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5], [0, 0, 0.5, 0.5]])
-copy_into_pixel1 = np.array([[1.0, 0, 0, 0], [0, 0, 0, 1], [1, 0, 0, 0], [0, 0, 0, 1]])
+coin_pixel0 = np.array([[0.5, 0.5, 0, 0], [0.5, 0.5, 0, 0],
+                        [0, 0, 0.5, 0.5], [0, 0, 0.5, 0.5]])
+copy_into_pixel1 = np.array([[1.0, 0, 0, 0], [0, 0, 0, 1],
+                             [1, 0, 0, 0], [0, 0, 0, 1]])
 rules = [coin_pixel0, copy_into_pixel1]
 pair = toy.pixel_blocks((1, 2))
-print("distortions:", [toy.distortion(k, pair, a, two) for a, k in enumerate(rules)])
-print("Definition 1 gap, order (0, 1):", toy.definition1_gap(rules, two, orders=[(0, 1)]))
-print("Definition 1 gap, order (1, 0):", toy.definition1_gap(rules, two, orders=[(1, 0)]))
+print("distortions:",
+      [toy.distortion(k, pair, a, two) for a, k in enumerate(rules)])
+for order in [(0, 1), (1, 0)]:
+    print(f"Definition 1 gap, order {order}:",
+          toy.definition1_gap(rules, two, orders=[order]))

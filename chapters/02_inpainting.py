@@ -58,7 +58,8 @@ sweep = toy.sweep(inpaint)
 print("one sweep (pixel 0, then pixel 1):\n", sweep)
 print("keeps P unchanged:", all(toy.is_stationary(k, two) for k in inpaint))
 print("end-law gap E TV(K(y0, .), P):", toy.end_law_gap(sweep, two))
-print("gap after 1000 sweeps:", toy.end_law_gap(np.linalg.matrix_power(sweep, 1000), two))
+print("gap after 1000 sweeps:",
+      toy.end_law_gap(np.linalg.matrix_power(sweep, 1000), two))
 
 # %% [markdown]
 # On the support, the sweep matrix is the identity: whatever the number of
@@ -85,7 +86,8 @@ for ax, (title, k) in zip(axes.flat, panels.items(), strict=True):
     plotting.matrix(ax, k, names, title)
 for ax in axes[:, 0]:
     ax.set_ylabel("from")
-fig.suptitle("two-pixel law: transition matrices\n(rows: current image, columns: next)")
+fig.suptitle("two-pixel law: transition matrices\n"
+             "(rows: current image, columns: next)")
 plotting.show(fig)
 
 # %% [markdown]
@@ -110,8 +112,10 @@ for rho in [0.5, 0.9, 0.99, 1.0]:
         gaps.append(toy.end_law_gap(power, law_r))
         power = power @ k_r
     ax.plot(sweeps, gaps, "o-", ms=3, label=rf"$\rho$ = {rho}")
-    print(f"rho = {rho}: gap after 1 sweep {gaps[1]:.3f}, after 10 sweeps {gaps[10]:.3f}")
-ax.set(xlabel="number of inpainting sweeps", ylabel=r"$\mathbb{E}\,$TV(end law | start, $P$)",
+    print(f"rho = {rho}: gap after 1 sweep {gaps[1]:.3f}, "
+          f"after 10 sweeps {gaps[10]:.3f}")
+ax.set(xlabel="number of inpainting sweeps",
+       ylabel=r"$\mathbb{E}\,$TV(end law | start, $P$)",
        title="sequential inpainting forgets its start slowly, or never")
 ax.legend()
 ax.grid(alpha=0.3)
@@ -153,20 +157,23 @@ plotting.show(fig)
 betas = np.round(np.linspace(0.0, 1.5, 16), 2)
 partitions = {"9 pixels": toy.pixel_blocks((3, 3)),
               "3 rows": toy.grid_blocks((3, 3), (1, 3)),
-              "2 blocks": toy.BlockPartition.from_labels([[0, 0, 0], [1, 1, 1], [1, 1, 1]])}
+              "2 blocks": toy.BlockPartition.from_labels([[0, 0, 0],
+                                                          [1, 1, 1],
+                                                          [1, 1, 1]])}
 gap = {name: [] for name in partitions}
 worst = []
 for beta in betas:
     law_b = toy.ising_law((3, 3), beta)
     for name, part in partitions.items():
-        kernels = [toy.inpainting_kernel(law_b, part, a) for a in range(part.n_blocks)]
+        kernels = [toy.inpainting_kernel(law_b, part, a)
+                   for a in range(part.n_blocks)]
         gap[name].append(toy.end_law_gap(toy.sweep(kernels), law_b))
         if name == "9 pixels":
             worst.append(toy.end_law_gap(toy.sweep(kernels), law_b, worst=True))
 print("expected gap by partition, and the worst start's gap (9 pixels):")
 for i in [0, 2, 5, 10, 15]:
-    print(f"beta {betas[i]:.1f}: " + "  ".join(f"{n} {gap[n][i]:.3f}" for n in partitions)
-          + f" | worst {worst[i]:.3f}")
+    by_partition = "  ".join(f"{n} {gap[n][i]:.3f}" for n in partitions)
+    print(f"beta {betas[i]:.1f}: {by_partition} | worst {worst[i]:.3f}")
 
 # %% tags=["hide-input"]
 fig, ax = plotting.subplots(height=3.6, width=6.5)
@@ -174,7 +181,8 @@ for name in partitions:
     ax.plot(betas, gap[name], "o-", ms=3, label=f"expected gap, {name}")
 ax.plot(betas, worst, "k--", label="worst start, 9 pixels")
 ax.set(xlabel=r"correlation $\beta$ of the $3\times3$ Ising law",
-       ylabel="TV(end law | start, $P$)", title="one sweep of sequential inpainting")
+       ylabel="TV(end law | start, $P$)",
+       title="one sweep of sequential inpainting")
 ax.legend()
 ax.grid(alpha=0.3)
 plotting.show(fig)
@@ -189,10 +197,11 @@ law_04 = toy.ising_law((3, 3), 0.4)
 px = partitions["9 pixels"]
 kernels_04 = [toy.inpainting_kernel(law_04, px, a) for a in range(px.n_blocks)]
 exact_row = toy.sweep(kernels_04)[511]  # state 511 = all nine pixels white
-ends = toy.simulate(kernels_04, np.full(20_000, 511), np.random.default_rng(1))[-1]
+ends = toy.simulate(kernels_04, np.full(20_000, 511),
+                    np.random.default_rng(1))[-1]
 empirical = np.bincount(ends, minlength=512) / len(ends)
-print(f"TV(empirical, exact row) = {toy.total_variation(empirical, exact_row):.2f}"
-      " (sampling noise)")
+noise = toy.total_variation(empirical, exact_row)
+print(f"TV(empirical, exact row) = {noise:.2f} (sampling noise)")
 print(f"TV(exact row, P) = {toy.total_variation(exact_row, law_04.probs):.3f}")
 print(f"P(all white) = {law_04.probs[511]:.3f}")
 print(f"after one sweep from all white: {exact_row[511]:.3f} exact, "
@@ -226,13 +235,15 @@ rows = np.array(rows)
 print("           gap after one sweep       total distortion")
 print("beta | inpainting | latent | latent | resample everything")
 for beta, (g_inp, g_lat, d_lat, d_fresh) in zip(small_betas, rows, strict=True):
-    print(f"{beta:4.2f} | {g_inp:10.3f} | {round(g_lat, 9):6.3f} | {d_lat:6.3f} | {d_fresh:.3f}")
+    print(f"{beta:4.2f} | {g_inp:10.3f} | {round(g_lat, 9):6.3f} | "
+          f"{d_lat:6.3f} | {d_fresh:.3f}")
 
 # %% tags=["hide-input"]
 fig, (left, right) = plotting.subplots(1, 2, height=4.0)
-left.plot(small_betas, rows[:, 0], "o-", color="C4", label="sequential inpainting")
-left.plot(small_betas, rows[:, 1], "s-", color="C1", label="latent blocks (autoregressive)",
-          zorder=3)
+left.plot(small_betas, rows[:, 0], "o-", color="C4",
+          label="sequential inpainting")
+left.plot(small_betas, rows[:, 1], "s-", color="C1",
+          label="latent blocks (autoregressive)", zorder=3)
 left.plot(small_betas, np.zeros_like(small_betas), "*--", color="C3", ms=9,
           label="resample everything")
 left.set(xlabel=r"$\beta$", ylabel=r"$\mathbb{E}\,$TV(end law | start, $P$)",
@@ -271,13 +282,15 @@ cov = toy.grid_covariance(shape, rho)
 grid = toy.grid_blocks(shape, (2, 2))
 inpaint_g = toy.gaussian_sweep([toy.gaussian_inpainting_kernel(cov, grid, a)
                                 for a in range(grid.n_blocks)])
-memory = np.diag(inpaint_g.B @ cov).reshape(shape)  # Corr(y*_i, y0_i), unit variances
+# Corr(y*_i, y0_i) for unit variances
+memory = np.diag(inpaint_g.B @ cov).reshape(shape)
 root = toy.sqrtm_psd(cov)
 latent_g = toy.gaussian_sweep([toy.linear_latent_kernel(root, grid, a)
                                for a in range(grid.n_blocks)])
 print(f"inpainting: mean correlation start/end {memory.mean():.3f}, "
       f"largest {memory.max():.3f}")
-print(f"latent (symmetric root): largest |B| entry {round(np.abs(latent_g.B).max(), 9)}")
+print("latent (symmetric root): largest |B| entry",
+      round(np.abs(latent_g.B).max(), 9))
 
 rhos = np.round(np.linspace(0.0, 0.9, 10), 2)
 curve = []
@@ -304,8 +317,8 @@ for a in range(grid.n_blocks):
     rr, cc = divmod(a, 3)
     left.text(2 * cc + 0.5, 2 * rr + 0.5, str(a + 1), ha="center", va="center",
               color="white", weight="bold")
-left.set(title=rf"inpainting memory, $\rho$ = {rho}" + "\n(numbers: inpainting order)",
-         xticks=[], yticks=[])
+left.set(title=rf"inpainting memory, $\rho$ = {rho}"
+               "\n(numbers: inpainting order)", xticks=[], yticks=[])
 fig.colorbar(im, ax=left, shrink=0.8, label=r"Corr$(y^*_i, y^{(0)}_i)$")
 mid.plot(rhos, curve[:, 0], "o-", color="C4", label=r"inpainting: $W_2^2$ gap")
 mid.plot(rhos, curve[:, 1], "s-", color="C0", label="latent (root): distortion")
@@ -351,11 +364,13 @@ share = (steps * inside).sum((1, 2)) / steps.sum((1, 2))
 print(f"one step changes {float(steps.mean()):.3f} per pixel on average;")
 print(f"{float(share.mean()):.0%} of that change lies in the redrawn block "
       f"(which holds {1 / G.grid.n_blocks:.0%} of the pixels)")
-print(f"start vs end: {float(difference(frames[0], frames[-1]).mean()):.3f} per pixel")
+print(f"start vs end: {float(difference(frames[0], frames[-1]).mean()):.3f}"
+      " per pixel")
 
 # %% tags=["hide-input"]
 rgb = ((frames.permute(0, 2, 3, 1) + 1) / 2).clamp(0, 1)      # [17, 32, 32, 3]
-fig = plotting.image_grid(rgb[::2], ncols=5, titles=[f"step {k}" for k in range(0, 17, 2)])
+fig = plotting.image_grid(rgb[::2], ncols=5,
+                          titles=[f"step {k}" for k in range(0, 17, 2)])
 fig.suptitle("every other frame of the sweep")
 plotting.show(fig)
 fig = plotting.image_grid(steps, ncols=8, cmap="inferno", vmax=float(steps.max()),
@@ -414,6 +429,7 @@ plotting.show(fig)
 pair_g = toy.pixel_blocks((1, 2))
 for r in [0.0, 0.5, 0.9]:
     c = toy.grid_covariance((1, 2), r)
-    end = toy.gaussian_sweep([toy.gaussian_inpainting_kernel(c, pair_g, a) for a in range(2)])
+    end = toy.gaussian_sweep([toy.gaussian_inpainting_kernel(c, pair_g, a)
+                              for a in range(2)])
     print(f"rho {r}: B = {np.round(end.B, 3).tolist()}, "
           f"expected KL gap {toy.end_law_gap_gaussian(end, c, metric='kl'):.3f}")
