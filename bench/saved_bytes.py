@@ -9,10 +9,10 @@ step's peak memory on a GPU (plus the weights, optimiser state and the kernels' 
 
 The phases are the trainer's (``ssnlib/train/trainer.py``), run with the same loss functions
 (``ssnlib/losses.py``) on the *meta* device, so the 256 px model costs no memory and no time:
-D main, R1, G main, and the G regularisers, whose graphs the trainer keeps alive together until
-one backward of their sum. ``--free-between`` runs the regularisers' backward one term at a
-time instead (what the trainer would need to change: backward the path length term before
-building the distortion graph, and step once); ``--sigma-mode fast`` uses the fast sigma_E.
+D main, R1, G main, and the G regularisers, whose graphs were kept alive together until one
+backward of their sum (the trainer before), or one backward per term as soon as it is built
+(the trainer now), with exact or fast sigma_E; and a sketch of the distortion term with one
+generator graph alive at a time instead of two (:func:`distortion_two_pass`).
 Run: ``python bench/saved_bytes.py [--config paper256] [--batch 2] [--dtype fp32|bf16]``.
 """
 
@@ -82,9 +82,11 @@ def _weights_on_cpu(grid, blocks, mode="outside", device=None):
 _distortion_weights = losses.distortion_weights
 
 
-def g_regularisers(G, batch: int, reg: RegConfig, free_between: bool) -> None:
+def g_regularisers(G, batch: int, reg: RegConfig, mode: str) -> None:
     """The trainer's path length + distortion terms (as in ``Trainer.train_step``), then their
-    backward: one backward of the sum, or (``free_between``) one per term as it is built."""
+    backward: ``"sum"``, one backward of their sum (the trainer before); ``"per_term"``, one per
+    term as soon as it is built (the trainer now); ``"two_pass"``, per term and the distortion
+    by :func:`distortion_two_pass`."""
     device, res = G.input.input.device, G.resolution
     n = batch // reg.pl_batch_shrink
     z, noise = G.sample_z(n, device=device), G.make_noise(n, device=device)
@@ -92,19 +94,41 @@ def g_regularisers(G, batch: int, reg: RegConfig, free_between: bool) -> None:
     pl = losses.path_length_penalty(losses.path_lengths(G, z, noise, y=y),
                                     torch.zeros((), device=device))
     terms = [pl * reg.pl_weight * reg.pl_interval]
-    if free_between:
+    if mode != "sum":
         terms.pop().backward()
-    n, r = batch // reg.distortion_batch_shrink, reg.distortion_resamples
+    n = batch // reg.distortion_batch_shrink
     z, noise = G.sample_z(n, device=device), G.make_noise(n, device=device)
-    blocks = torch.zeros(r * n, dtype=torch.long, device=device)
-    fresh = G.sample_z(r * n, device=device)
-    rd = losses.distortion_penalty(G, z, noise, reg.distortion_mode, r, blocks=blocks,
+    blocks = torch.zeros(n, dtype=torch.long, device=device)
+    fresh = G.sample_z(n, device=device)
+    if mode == "two_pass":
+        distortion_two_pass(G, z, noise, fresh, blocks, 100.0 * reg.distortion_interval)
+        return
+    rd = losses.distortion_penalty(G, z, noise, reg.distortion_mode, 1, blocks=blocks,
                                    z_fresh=fresh)
     terms.append(rd * 100.0 * reg.distortion_interval)
     sum(terms).backward()
 
 
-def measure(config: str, batch: int, sigma_mode: str, free_between: bool,
+def distortion_two_pass(G, z, noise, z_fresh, blocks, weight: float) -> None:
+    """What ``losses.distortion_penalty`` would need to keep one generator graph alive instead
+    of two (a sketch, "outside" weighting, one resample): both images without a graph, the
+    gradient of R_D with respect to each image from them, then each image again with its graph
+    and its backward: two more forward passes, half the memory."""
+    grid = G.grid
+    keep = torch.arange(grid.n_blocks, device=z.device)[None] != blocks[:, None]
+    z_a = torch.where(keep.reshape(-1, 1, grid.n_h, grid.n_w), z, z_fresh)
+    with torch.no_grad():
+        diff = G(z, noise=noise).float() - G(z_a, noise=noise).float()      # [B, 3, H, W]
+    m = losses.distortion_weights(grid, blocks, "outside", device=z.device)  # [B, 1, H, W]
+    bh, bw = grid.block_size
+    outside = grid.height * grid.width - bh * bw
+    # R_D = mean_b sum_p m mean_c diff^2 / outside: dR_D / d g(z) = 2 m diff / (3 B outside)
+    grad = weight * 2 * m * diff / (diff.shape[1] * diff.shape[0] * outside)
+    G(z, noise=noise).backward(grad.to(diff.dtype))
+    G(z_a, noise=noise).backward(-grad.to(diff.dtype))
+
+
+def measure(config: str, batch: int, sigma_mode: str, mode: str,
             dtype: torch.dtype) -> dict[str, int]:
     """Peak bytes saved for backward in every phase of the step, on the meta device."""
     # autocast does not reach the meta device: bf16 runs the networks in bf16 instead (R1 in
@@ -124,7 +148,7 @@ def measure(config: str, batch: int, sigma_mode: str, free_between: bool,
                                                  D(G(z()).detach())).backward(),
         "R1": lambda: losses.r1_penalty(D32, real, 1.0).backward(),
         "G main": lambda: losses.g_nonsaturating_loss(D(G(z()))).backward(),
-        "G reg (PL + distortion)": lambda: g_regularisers(G, batch, reg, free_between),
+        "G reg (PL + distortion)": lambda: g_regularisers(G, batch, reg, mode),
     }
     out = {}
     losses.distortion_weights = _weights_on_cpu
@@ -153,20 +177,23 @@ def main() -> None:
     print("peak MiB saved for backward per phase of a step with R1, path length and "
           "distortion due")
     variants = [("exact sigma_E, one backward of the regularisers' sum (the trainer before)",
-                 "exact", False),
-                ("exact sigma_E, backward per regulariser term (the trainer now)", "exact", True),
-                ("fast sigma_E, one backward of the sum", "fast", False),
-                ("fast sigma_E, backward per regulariser term", "fast", True)]
-    for text, sigma_mode, free_between in variants:
-        peaks = measure(args.config, args.batch, sigma_mode, free_between, dtype)
+                 "exact", "sum"),
+                ("exact sigma_E, backward per regulariser term (the trainer now)", "exact",
+                 "per_term"),
+                ("fast sigma_E, backward per regulariser term", "fast", "per_term"),
+                ("exact sigma_E, per term, distortion in two passes (not in losses.py yet)",
+                 "exact", "two_pass")]
+    for text, sigma_mode, mode in variants:
+        peaks = measure(args.config, args.batch, sigma_mode, mode, dtype)
         cells = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in peaks.items())
         print(f"  {text}:\n    {cells}; step peak {max(peaks.values()) / 2**20:.0f} MiB "
               f"(x{32 // args.batch} for batch 32: "
               f"{max(peaks.values()) * 32 / args.batch / 2**30:.1f} GiB)", flush=True)
     if args.dtype == "fp32":
+        tiny = max(measure("tiny", args.batch, "exact", "per_term", dtype).values())
         print(f"check: the real Trainer's step at tiny, batch {args.batch}, on the CPU: "
               f"{trainer_peak(args.batch) / 2**20:.1f} MiB; the phases above at tiny: "
-              f"{max(measure('tiny', args.batch, 'exact', True, dtype).values()) / 2**20:.1f}")
+              f"{tiny / 2**20:.1f}")
 
 
 def trainer_peak(batch: int) -> int:
