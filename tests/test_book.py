@@ -2,7 +2,9 @@
 
 - the landing page lists the chapters: each item of its "## Chapters" section either
   links a chapter of the table of contents ({doc}`chapters/NN_topic`) or is marked
-  *(coming)*, and every chapter of the table of contents is linked there;
+  *(coming)* (a planned chapter with a number reads "Chapter N: ..."; once chapter N is
+  in the table of contents it must be linked instead), and every chapter of the table
+  of contents is linked there;
 - the math uses only environments that the book's MathJax 3 knows (an unknown one,
   like mathtools' psmallmatrix, renders as a red error box);
 - exercise answers are folded (a dropdown), not printed under the question;
@@ -71,7 +73,7 @@ def landing_problems(text: str, toc: list[str]) -> list[str]:
             if target not in toc:
                 problems.append(f"{item!r}: {target} is not in _toc.yml; mark it {COMING}")
             linked.add(target)
-        number = re.match(r"(\d+)\. ", item)
+        number = re.match(r"Chapter (\d+)\b", item)
         if coming and number:
             done = [f for f in chapters if Path(f).name.startswith(f"{int(number[1]):02d}_")]
             if done:
@@ -95,11 +97,12 @@ def test_the_landing_page_lists_what_exists_and_marks_what_is_coming():
 def test_the_landing_page_check_catches_each_mistake():
     toc = ["intro", "chapters/00_setup", "chapters/03_spade"]
     good = ("## Chapters\n\n- {doc}`chapters/00_setup`: set up.\n"
-            "- {doc}`chapters/03_spade`: droplets.\n- 4. Modulation *(coming)*\n\n## Next\n")
+            "- {doc}`chapters/03_spade`: droplets.\n"
+            "- Chapter 4: modulation *(coming)*\n\n## Next\n")
     assert landing_problems(good, toc) == []
     for bad, why in [
-        (good.replace("- 4. Modulation *(coming)*", "- 4. Modulation"), "nor is marked"),
-        (good.replace("{doc}`chapters/03_spade`: droplets.", "3. Droplets *(coming)*"),
+        (good.replace("- Chapter 4: modulation *(coming)*", "- Chapter 4"), "nor is marked"),
+        (good.replace("{doc}`chapters/03_spade`: droplets.", "Chapter 3: droplets *(coming)*"),
          "is in the book now"),
         (good.replace("chapters/00_setup`: set", "chapters/07_click`: set"), "not in _toc.yml"),
         (good.replace("droplets.", "droplets. *(coming)*"), "one or the other"),
