@@ -212,6 +212,7 @@ for j, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
     axes[j + 1].imshow(phase, cmap="magma", vmin=0, vmax=float((W ** 2).max()))
     share = float((W[a::2, b::2] ** 2).sum() / (first.weight[0, 0] * first.scale).pow(2).sum())
     axes[j + 1].set_title(f"phase {a}{b}: {share:.2f}")
+    print(f"phase {a}{b} of one channel pair holds {share:.2f} of its sum of w^2")
 for ax in axes:
     ax.set(xticks=[], yticks=[])
 plotting.show(fig)
@@ -361,7 +362,7 @@ plotting.show(fig)
 # a second convolution of the same size (ratio 1.00). In the up-sampling
 # layer $\sigma_E$ (24.804) is 5.06 times the convolution: the
 # variance kernel is $6 \times 6$ against the transposed convolution's $3 \times
-# 3$, and it is not followed by a cheap blur. The rest, the affine map at the
+# 3$ (four times the taps), on $s^2$ padded by two pixels a side. The rest, the affine map at the
 # w-map's $16 \times 16$, the resize, the modulation and the division, is
 # below 0.2 GFLOP in every case. The fast mode computes $\sigma_E$ in 2.194
 # and 0.939 GFLOP.
@@ -375,8 +376,9 @@ plotting.show(fig)
 # then runs once, as a 1x1 convolution at the input's resolution, and the taps
 # as one depthwise convolution. The factorisation is exact where the style map
 # is constant over the kernel's window (so a fast SSN still starts as
-# StyleGAN2) and approximate elsewhere; by default it is used from 64 px on
-# (`fast_from`), so the shipped 32 px models run eq. 1 exactly. How large is
+# StyleGAN2) and approximate elsewhere. A fast layer uses it from 64 px on
+# (`fast_from`); the default mode is exact, and the shipped 32 px models run
+# eq. 1 exactly either way. How large is
 # the error? The cell compares the fast $\sigma_E$ with the exact one on the
 # style map of one sample at every layer of the shipped SSN (calling the fast
 # formula below its threshold), then on two layers at the paper's widths.
