@@ -199,8 +199,8 @@ models = {
 for name, model in models.items():
     own = model.definition1_gap(orders="all")  # worst case, every start and order
     tv = toy.total_variation(model.law().probs, law.probs)
-    print(f"{name}: {model.n_latent_states} latent states, Def. 1 gap for "
-          f"its own law {round(own, 9)}, TV(model law, P) {tv:.3f}")
+    print(f"{name}: {model.n_latent_states} latent states")
+    print(f"  Def. 1 gap for its own law {round(own, 9)}, TV(model law, P) {tv:.3f}")
 
 per_block = {"resample everything": [toy.distortion(k, blocks, a, law)
                                      for a, k in enumerate(fresh)]}
