@@ -195,18 +195,19 @@ def matrix(ax, values: np.ndarray, labels: Sequence[str], title: str = "",
 
 def image_grid(images: Sequence, ncols: int, titles: Sequence[str] | None = None,
                boxes: Sequence | None = None, width: float = WIDTH_IN,
-               panel_height: float | None = None, cmap: str | None = None,
+               height: float | None = None, cmap: str | None = None,
                vmax: float | None = None):
     """Images in rows of ``ncols`` (H x W x 3 in [0, 1], or H x W for ``cmap``), with
     optional titles and boxes ``(y0, x0, y1, x1)`` outlined in cyan. Returns the figure.
 
-    Each panel is ``width / ncols`` inches wide (72 px for 10 columns at the
-    default width); unused panels are left blank.
+    Each panel is ``width / ncols`` inches wide (144 px for 5 columns at the
+    default width); ``height`` defaults to square panels with room for a title.
+    Unused panels are left blank.
     """
     n = len(images)
     nrows = -(-n // ncols)
     side = width / ncols
-    fig, axes = subplots(nrows, ncols, height=panel_height or side * nrows * 1.2, width=width,
+    fig, axes = subplots(nrows, ncols, height=height or side * nrows * 1.2, width=width,
                          squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set(xticks=[], yticks=[])
