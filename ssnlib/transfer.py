@@ -165,17 +165,21 @@ def ssn_kwargs(G: StyleGAN2Generator, grid: tuple[int, int] = (4, 4), encoder_su
 
 def stylegan2_to_ssn(G: StyleGAN2Generator, D: Discriminator | None = None,
                      grid: tuple[int, int] = (4, 4), encoder_subdiv: int = 4,
-                     encoder_units: int = 1, source: str = "StyleGAN2Generator") -> Transferred:
+                     encoder_units: int = 1, source: str = "StyleGAN2Generator",
+                     seed: int = 0) -> Transferred:
     """An SSN initialised from StyleGAN2 generator ``G`` (paper, section 3.4), ``D`` copied
     (SSNs use StyleGAN2's discriminator unchanged), and the :class:`TransferReport`.
 
     Mapping MLP -> per-block 1x1 convs, modulations -> 1x1 convs on the w-map, everything else
     by name. The encoder's convolutions are fresh but its gain is 0, so a z grid of equal
-    blocks gives StyleGAN2's image exactly (for any ``grid``); training then opens the gain."""
+    blocks gives StyleGAN2's image exactly (for any ``grid``); training then opens the gain.
+    The fresh weights are drawn from ``seed`` (the global random state is left as it was)."""
     if not isinstance(G, StyleGAN2Generator):
         raise TransferError(f"stylegan2_to_ssn needs a StyleGAN2Generator, got "
                             f"{type(G).__name__}")
-    ssn = SSNGenerator(**ssn_kwargs(G, grid, encoder_subdiv, encoder_units))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)               # the same fresh encoder on every call
+        ssn = SSNGenerator(**ssn_kwargs(G, grid, encoder_subdiv, encoder_units))
     with torch.no_grad():
         ssn.encoder.gain.zero_()              # w-map = nearest split of the w-grid, exactly
     report = copy_state(G.state_dict(), ssn, source, fresh_prefixes=("encoder.",))

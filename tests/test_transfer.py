@@ -17,7 +17,10 @@ import rosinality_reference as ref
 import torch
 
 from ssnlib import zoo
+from ssnlib.cli import main
 from ssnlib.models import Discriminator, StyleGAN2Generator
+from ssnlib.train.config import ConfigError, load_config
+from ssnlib.train.trainer import Trainer
 from ssnlib.transfer import (
     TransferError,
     copy_state,
@@ -148,7 +151,7 @@ def test_rosinality_wrong_size_or_width_names_first_key(tmp_path):
     with pytest.raises(TransferError) as err:
         load_rosinality(path, channel_multiplier=2)
     assert "'input.input' has shape [1, 16, 4, 4]" in str(err.value)
-    assert "needs [1, 512, 4, 4]" in str(err.value)
+    assert "but this StyleGAN2Generator needs [1, 512, 4, 4]" in str(err.value)
     ssn_ckpt = tmp_path / "ssn.pt"
     torch.save({"G_ema": stylegan2_to_ssn(StyleGAN2Generator(32, z_dim=8, w_dim=8,
                                                              channel_max=8)).G.state_dict()},
@@ -159,7 +162,7 @@ def test_rosinality_wrong_size_or_width_names_first_key(tmp_path):
     small = ref.generator_state(256, 8, 2, tiny_channels(256), device="meta")
     other = {**tiny_channels(256), 64: 4}
     with pytest.raises(TransferError, match=r"'convs.6.conv.weight' has shape \[1, 16, 16, 3, 3\], "
-                                            r"a StyleGAN2Generator .* needs \[4, 16, 3, 3\]"):
+                                            r"but this StyleGAN2Generator needs \[4, 16, 3, 3\]"):
         copy_state(small, StyleGAN2Generator(256, z_dim=8, w_dim=8, n_mlp=2, channels=other),
                    "file")
 
@@ -208,3 +211,103 @@ def test_pickle_payload_is_refused_and_never_runs(tmp_path, kind):
     if kind == "pickle":
         pickle.loads(path.read_bytes())                     # noqa: S301 -- proving the point
         assert marker.exists()
+
+
+# -- ssn transfer + ssn train model.init -------------------------------------------------------
+
+ZOO_CONFIG = "configs/zoo/faces32.yaml"
+
+
+def transfer_cli(capsys, *argv) -> tuple[int, str, str]:
+    rc = main(["transfer", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def small_config(tmp_path, *overrides):
+    return load_config(ZOO_CONFIG, [f"run_dir={tmp_path / 'run'}", "batch=4", "steps=1",
+                                    "data.length=64", *overrides])
+
+
+def test_transfer_then_train_starts_from_stylegan2(tmp_path, capsys):
+    """The paper's protocol: `ssn transfer` + `ssn train model.init=...`; before any step the
+    run's G and G_ema are the zoo StyleGAN2 (equal blocks), and it trains."""
+    name, out = SHIPPED_STYLEGAN2[0], tmp_path / "init.pt"
+    rc, text, _ = transfer_cli(capsys, name, out)
+    assert rc == 0 and "encoder.*" in text and "starts fresh" in text
+    trainer = Trainer(small_config(tmp_path, f"model.init={out}"))
+    assert "D fresh" in trainer.init_note
+    sg2 = zoo.load(name)
+    z = sg2.sample_z(2, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = sg2(z, noise="const")
+        for G in (trainer.G, trainer.G_ema):
+            got = G(z[:, :, None, None].expand(-1, -1, 4, 4), noise="const")
+            assert (got - expected).abs().max().item() <= 1e-5
+    trainer.run()
+    trainer.close()
+    assert trainer.step == 1
+
+
+def test_transfer_from_rosinality_and_training_checkpoints(tmp_path, capsys):
+    """A rosinality file and one of our stylegan2 checkpoints both carry D: it is copied."""
+    ros = tmp_path / "ros.pt"
+    saved = write_fixture(ros, 256, 16, 2)
+    rc, text, _ = transfer_cli(capsys, ros, tmp_path / "a.pt")
+    assert rc == 0 and "discriminator: copied" in text
+    state = safe_load(tmp_path / "a.pt")
+    assert torch.equal(state["D"]["final_linear.1.weight"], saved["d"]["final_linear.1.weight"])
+    assert state["kwargs"]["resolution"] == 256 and state["kwargs"]["z_dim"] == 16
+
+    trainer = Trainer(small_config(tmp_path, "model.arch=stylegan2", "reg.distortion_weight=0"))
+    ckpt = trainer.save()
+    trainer.close()
+    rc, text, _ = transfer_cli(capsys, ckpt, tmp_path / "b.pt", "--grid", "2", "2")
+    assert rc == 0 and "discriminator: copied" in text
+    run = Trainer(small_config(tmp_path, f"model.init={tmp_path / 'b.pt'}",
+                               "model.overrides.grid=[2,2]", "run_dir=" + str(tmp_path / "r2")))
+    assert run.init_note.startswith("G and D from")
+    assert torch.equal(run.D.final_linear[1].weight, trainer.D.final_linear[1].weight)
+    run.close()
+
+
+def test_init_of_another_width_names_key(tmp_path, capsys):
+    out = tmp_path / "init.pt"
+    transfer_cli(capsys, SHIPPED_STYLEGAN2[0], out)
+    with pytest.raises(ConfigError, match=r"model.init: .*\[G\]: 'input.input' has shape "
+                                          r"\[1, 32, 4, 4\], but this SSNGenerator needs "
+                                          r"\[1, 16, 4, 4\]"):
+        Trainer(small_config(tmp_path, f"model.init={out}", "model.overrides.channel_max=16"))
+    with pytest.raises(ConfigError, match="model.arch"):
+        Trainer(small_config(tmp_path, f"model.init={out}", "model.arch=spade"))
+
+
+def test_commands_refuse_payloads_and_truncated_files(tmp_path, capsys):
+    marker, evil = tmp_path / "pwned", tmp_path / "evil.pt"
+    torch.save({"g_ema": Payload(marker)}, evil)
+    rc, _, err = transfer_cli(capsys, evil, tmp_path / "out.pt")
+    assert rc == 2 and "refused" in err and not marker.exists()
+    rc = main(["train", "--config", ZOO_CONFIG, f"model.init={evil}", "steps=1",
+               f"run_dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "model.init" in err and "refused" in err and not marker.exists()
+    good = tmp_path / "good.pt"
+    transfer_cli(capsys, SHIPPED_STYLEGAN2[0], good)
+    data = good.read_bytes()
+    good.write_bytes(data[:len(data) // 3])
+    rc = main(["train", "--config", ZOO_CONFIG, f"model.init={good}", "steps=1",
+               f"run_dir={tmp_path / 'run'}"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "truncated or damaged" in err and err.count("\n") == 1
+    rc, _, err = transfer_cli(capsys, "no-such-model", tmp_path / "x.pt")
+    assert rc == 2 and "no-such-model" in err and err.count("\n") == 1
+
+
+def test_transfer_is_deterministic_and_leaves_global_rng_alone():
+    sg2 = StyleGAN2Generator(32, z_dim=8, w_dim=8, channel_max=8)
+    before = torch.get_rng_state()
+    a, b = stylegan2_to_ssn(sg2).G, stylegan2_to_ssn(sg2).G
+    assert torch.equal(torch.get_rng_state(), before)
+    assert torch.equal(a.encoder.convs[0].weight, b.encoder.convs[0].weight)
+    assert not torch.equal(a.encoder.convs[0].weight,
+                           stylegan2_to_ssn(sg2, seed=1).G.encoder.convs[0].weight)
