@@ -350,10 +350,12 @@ plotting.show(fig)
 # is what a droplet in the making would look like, but it is not proof of
 # one: a generator that learns sharper hair lines also concentrates energy.
 #
-# In the **full** profile (a GPU, 64 px and larger, many more images) the same
-# functions measure the same layers; that is where the paper's Figure 4 shows
-# the droplets, and where the SSN's spatially modulated convolution (chapter 4)
-# has to prove it removes them.
+# The decisive test is larger: 64 px and beyond, trained on a GPU for many
+# more images, where StyleGAN2 saw its droplets and the paper's Figure 4 shows
+# SPADE's. The zoo holds no such SPADE model yet, so this chapter cannot show
+# it; `dg.spike_table(G)` and `dg.layer_features(G)` work unchanged on any
+# generator of `ssnlib.models`, and `tools/spike_curve.py` on any training run
+# with checkpoints, so such a model can be measured exactly as here.
 #
 # ## Summary
 #

@@ -420,8 +420,9 @@ for up, size in ((False, 64), (True, 32)):
 # channels the profiles $m_o$ are poor averages, and these resolutions keep the
 # exact formula. With 512 input channels the error falls to 0.07 % (median)
 # and 0.64 % (worst pixel) for the plain layer at 64 px and 0.11 % and 1.13 %
-# for the up layer, with random weights; a trained model's profiles may agree
-# better or worse, and the full profile measures them on its own models.
+# for the up layer, with random weights; a trained wide model's profiles may
+# agree better or worse, which only such a model (not in the zoo yet) can
+# tell.
 #
 # ## Summary
 #
