@@ -434,7 +434,7 @@ for up, size in ((False, 64), (True, 32)):
 #   $(5/8)^2$, rather than 1: the price of starting exactly from StyleGAN2.
 # - A latent block reaches half a block past itself in the w-map, a little
 #   more at full resolution, and a whole block at the coarsest layer; the
-#   distortion regulariser (chapter 5) handles the rest.
+#   distortion regulariser (eq. 2) handles the rest.
 # - $\sigma_E$ roughly doubles a plain layer's cost and multiplies an
 #   up-sampling layer's several times; the factored fast mode removes most of
 #   that.
