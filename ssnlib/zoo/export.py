@@ -23,6 +23,7 @@ import torch
 import yaml
 from PIL import Image
 
+from ssnlib.data import DATASETS
 from ssnlib.train.checkpoint import atomic_write, load_checkpoint, resolve_checkpoint
 from ssnlib.train.config import from_dict
 from ssnlib.train.sample import sample_images
@@ -54,6 +55,20 @@ def _shown(path: Path) -> str:
     root = Path(__file__).resolve().parents[2]
     path = path.resolve()
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def dataset_of(data) -> str:
+    """The registry name of a run's training set: ``data.name``, or the procedural dataset a
+    packed archive was rendered from (its ``dataset.json`` names the class), else the path."""
+    if data.name:
+        return data.name
+    manifest = Path(data.path) / "dataset.json"
+    if manifest.is_file():
+        source = json.loads(manifest.read_text()).get("source", "")
+        for name, cls in DATASETS.items():
+            if source.startswith(f"{cls.__name__}("):
+                return name
+    return data.path
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -110,7 +125,8 @@ def _manifest(folder: Path, name: str, cfg, state: dict, path: Path, G, dtype: s
         "training": {
             "command": f"ssn train --config {_shown(folder / CONFIG)}",
             "launched_as": launched_as or None,
-            "dataset": cfg.data.path or cfg.data.name, "resolution": cfg.data.resolution,
+            "dataset": dataset_of(cfg.data), "data_path": cfg.data.path or None,
+            "resolution": cfg.data.resolution,
             "steps": state["step"], "images_seen": state["images_seen"],
             "batch": cfg.batch, "lambda_D": cfg.reg.distortion_weight,
             "wall_time_s": None if wall is None else round(wall, 1),
