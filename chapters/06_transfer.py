@@ -25,6 +25,7 @@ import json
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import torch
@@ -162,37 +163,39 @@ plotting.show(fig)
 # ## Fine-tuning on the CPU: transfer against scratch
 #
 # The protocol is two commands. `ssn transfer` writes the transferred SSN (and
-# the discriminator, when the source has one) to a file; `model.init` in any
-# training config starts a run from it:
+# the discriminator, when the source has one) to a file; `model.init` starts
+# a run from it, in any training config that builds the same SSN (a file of
+# another size or width is an error naming the first key that differs):
 #
 # ```bash
-# ssn transfer faces32-stylegan2 runs/transfer/faces32-ssn.init.pt
-# ssn train --config configs/zoo/faces32.yaml model.init=runs/transfer/faces32-ssn.init.pt
+# ssn transfer faces32-stylegan2 init.pt
+# ssn train --config configs/zoo/faces32.yaml model.init=init.pt
 # ```
 #
 # The shipped zoo models hold only the EMA generator, so here the
 # discriminator starts fresh (a rosinality checkpoint's `d`, or one of our own
 # `stylegan2` training checkpoints, would be copied too). We ran the zoo recipe
-# (`configs/zoo/faces32.yaml`: 32 px faces, batch 16, the distortion
-# regulariser with $\lambda_D = 100$) twice for the same number of steps, once
-# from the transferred model and once from scratch, one run at a time on one
-# CPU thread, and scored the EMA generator every 200 steps (and at step 0, the
-# starting point): domain FID from 2000 samples against the 10 000-image
-# reference, and distortion from 100 samples (`tools/transfer_curves.py`). FID
-# from 2000 samples is biased upwards, so compare these numbers with each
-# other, not with the zoo's 10 000-sample scores; for scale, the same protocol
-# also scored the shipped `faces32-ssn-ld100`, the same recipe trained from
-# scratch for 2500 steps. The exact commands, commit, device and wall times
-# are in `data/transfer/manifest.json`; the quick profile plots the shipped
-# curves, the full profile (`SSN_PROFILE=full`) reruns everything, longer, on
-# the best device.
+# (`configs/zoo/faces32.yaml`, with the distortion regulariser) twice for the
+# same number of steps, once from the transferred model and once from
+# scratch, one run at a time on one CPU thread, and scored the EMA generator
+# at regular steps (and at step 0, the starting point): domain FID against
+# the faces reference, and distortion (`tools/transfer_curves.py`; the sample
+# counts are printed below). FID from a few thousand samples is biased
+# upwards, so compare these numbers with each other, not with the zoo's
+# 10 000-sample scores; for scale, the same protocol also scored the shipped
+# `faces32-ssn-ld100`, the same recipe trained from scratch for longer. The
+# exact commands, commit, device and wall times are in
+# `data/transfer/manifest.json`; the quick profile plots the shipped curves,
+# the full profile (`SSN_PROFILE=full`) reruns everything, longer, on the
+# best device.
 
 # %%
 if PROFILE == "full":
     out_dir, steps = ROOT / "runs/chapter6", 5000
     init = out_dir / "faces32-ssn.init.pt"
     base = ["ssn", "train", "--config", "configs/zoo/faces32.yaml",
-            f"steps={steps}", "ckpt_every=500", "keep_ckpts=0"]
+            "reg.distortion_mode=radial", f"steps={steps}", "ckpt_every=500",
+            "keep_ckpts=0"]
     transfer_dir = out_dir / "transfer-ld100"
     scratch_dir = out_dir / "scratch-ld100"
     commands = [
@@ -209,6 +212,9 @@ if PROFILE == "full":
 else:
     curves = json.loads((ROOT / "data/transfer/curves.json").read_text())
     manifest = json.loads((ROOT / "data/transfer/manifest.json").read_text())
+print(textwrap.fill(manifest.get("recipe", "configs/zoo/faces32.yaml"), 78))
+print(f"scoring: FID from {curves['num']} samples against {curves['ref_num']} "
+      f"reference images,\n         distortion from {curves['dist_num']} samples")
 for name, info in manifest["runs"].items():
     print(f"{name}: {info['steps']} steps, {info['wall_time_s']:.0f} s of "
           f"training on {info['device']} ({info['threads']} thread)")
@@ -257,6 +263,13 @@ print(f"after {t['step']} steps: FID transfer {t['fid']:.1f}, "
       f"scratch {s['fid']:.1f} -> {verdict}")
 print(f"distortion: transfer {t['distortion']:.4f} +- {t['distortion_se']:.4f}, "
       f"scratch {s['distortion']:.4f} +- {s['distortion_se']:.4f}")
+if PROFILE == "quick":                      # the zoo's protocol, 10 000 samples
+    final10k = json.loads((ROOT / "data/transfer/final.json").read_text())
+    zoo_fid = {n: zoo.manifest(n)["metrics"]["fid"]["fid"]
+               for n in ("faces32-ssn-ld100", "faces32-stylegan2")}
+    print(f"10 000-sample FID: transfer {final10k['transfer']['fid']:.1f}, "
+          f"scratch {final10k['scratch']['fid']:.1f}")
+    print("  zoo: " + ", ".join(f"{n} {v:.1f}" for n, v in zoo_fid.items()))
 start = runs["transfer"]["points"][:2]
 print(f"transfer, first 200 steps: FID {start[0]['fid']:.1f} -> "
       f"{start[1]['fid']:.1f}, distortion {start[0]['distortion']:.4f} -> "

@@ -6,7 +6,8 @@
 For every checkpoint of every run (and step 0: the run's starting generator, rebuilt from its
 config exactly as the trainer builds it, ``model.init`` included) it scores the EMA generator
 with :func:`ssnlib.metrics.evaluate.evaluate`: domain FID against the shipped 10k-image
-reference, and distortion. Training wall time per step comes from the run's ``log.jsonl``.
+reference, and distortion, on the best device (``SSN_DEVICE=cpu`` forces the CPU). Training
+wall time per step comes from the run's ``log.jsonl``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ssnlib.metrics.evaluate import evaluate
 from ssnlib.train.checkpoint import list_checkpoints, load_checkpoint
 from ssnlib.train.config import from_dict
 from ssnlib.train.trainer import build_models, init_models
-from ssnlib.utils import seed_everything
+from ssnlib.utils import get_device, seed_everything
 
 
 def starting_generator(run_dir: Path) -> torch.nn.Module:
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    device = get_device()                    # SSN_DEVICE=cpu forces the CPU
     result = {"num": args.num, "dist_num": args.dist_num, "ref": "faces", "ref_num": 10000,
               "features": "domain", "runs": {}, "zoo": {}}
     for spec in args.run:
@@ -87,14 +89,14 @@ def main() -> None:
                 continue
             t0 = time.perf_counter()
             rows.append({"step": step, "images_seen": seen, "train_wall_s": walls.get(step),
-                         **score(G, args.num, args.dist_num)})
+                         **score(G.to(device), args.num, args.dist_num)})
             print(name, rows[-1], f"({time.perf_counter() - t0:.0f} s)", flush=True)
         result["runs"][name] = {"run_dir": run_dir, "points": rows}
     for name in args.zoo:
         training = zoo.manifest(name)["training"]
         result["zoo"][name] = {"step": training["steps"], "images_seen": training["images_seen"],
                                "train_wall_s": training["wall_time_s"],
-                               **score(zoo.load(name), args.num, args.dist_num)}
+                               **score(zoo.load(name, device), args.num, args.dist_num)}
         print(name, result["zoo"][name], flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
