@@ -213,6 +213,7 @@ def rosinality_generator_kwargs(state: dict[str, torch.Tensor]) -> dict:
     channels = {4: _need(state, "input.input", "Generator").shape[1]}
     for k in range(n_up):
         channels[2 ** (k + 3)] = _need(state, f"convs.{2 * k}.conv.weight", "Generator").shape[1]
+    # lr_mlp is not in the file (a constant of the module): rosinality's default, 0.01
     return dict(resolution=2 ** (n_up + 2), z_dim=first.shape[1], w_dim=first.shape[0],
                 channels=channels, n_mlp=n_mlp, lr_mlp=0.01)
 

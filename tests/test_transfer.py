@@ -81,6 +81,7 @@ def test_shipped_stylegan2_transfers_exactly_with_equal_blocks(name):
 
 
 def test_any_grid_and_discriminator_copied():
+    torch.manual_seed(0)
     sg2 = StyleGAN2Generator(32, z_dim=16, w_dim=16, channel_max=16, n_mlp=3)
     D = Discriminator(32, channel_max=16)
     ssn, D2, report = stylegan2_to_ssn(sg2, D, grid=(2, 8))
@@ -89,9 +90,11 @@ def test_any_grid_and_discriminator_copied():
                                                  D2.state_dict().values(), strict=True))
     z = sg2.sample_z(2, torch.Generator().manual_seed(3))
     with torch.no_grad():
+        expected = sg2(z, noise="const")
         err = (ssn(z[:, :, None, None].expand(-1, -1, 2, 8), noise="const")
-               - sg2(z, noise="const")).abs().max().item()
-    assert err <= 1e-5
+               - expected).abs().max().item()
+    # an untrained generator's pixels reach ~10: 1e-5 of the image's range
+    assert err <= 1e-5 * max(1.0, expected.abs().max().item())
     text = str(report)
     assert "reshaped" in text and "[out, in] -> [out, in, 1, 1]" in text and "encoder.*" in text
     assert sum(report.numel.values()) == sum(p.numel() for p in ssn.parameters())
