@@ -279,16 +279,18 @@ print(f"transfer, first 200 steps: FID {start[0]['fid']:.1f} -> "
 # How to read it. The transferred model starts with a good FID but a high
 # distortion: its layers were trained on one style per image, so a block of
 # its own shifts the whole picture. In its first 200 steps the regulariser
-# cuts the distortion by a large factor while the FID gets *worse*: the
-# discriminator starts from random weights (the zoo ships no D), and the
-# generator is pushed to make each block's effect local at once. Then the
+# cuts the distortion by a large factor while the FID gets *worse*, for two
+# likely reasons we did not separate: the discriminator starts from random
+# weights (the zoo ships no D), and the generator is pushed to make each
+# block's effect local at once. Then the
 # FID recovers and ends below the scratch run's, while the distortion drifts
 # back up and ends *above* the scratch run's. That is the quality/distortion
 # trade-off of chapter 1 rather than a failure: the scratch run, trained
 # longer (the shipped 2500-step model, the star), also buys its lower FID
 # with a higher distortion. Transfer moves along that trade-off faster; it
-# does not escape it. A copied discriminator (a rosinality `d`, or one of our
-# own StyleGAN2 checkpoints) should remove most of the early detour.
+# does not escape it. Whether a copied discriminator (a rosinality `d`, or
+# the `D` of one of our own StyleGAN2 checkpoints) shortens the early detour
+# is a question this CPU budget leaves open.
 #
 # ## The cost argument, restated
 #
