@@ -152,6 +152,29 @@ def sample_blocks(grid, n: int, generator: torch.Generator | None = None,
     return torch.randint(grid.n_blocks, (n,), generator=generator, device=gen_device).to(device)
 
 
+def eq2_factor(grid, channels: int = 3, divergence: str = "block_mse") -> int:
+    """The constant c with ``c * E_a[distortion_penalty(mode="outside")]`` equal to eq. 2's
+    double sum ``sum_a sum_{b != a} D_b(g(z), g(z^a))`` for the same z and fresh blocks (the
+    expectation is over the block a drawn uniformly, i.e. the mean over all a):
+
+    * ``block_mse``: D_b is the mean squared change over block b's pixels and channels,
+      c = n (n - 1) for n blocks (240 on a 4x4 grid);
+    * ``block_sse``: D_b is the summed squared change over block b, c = n (n - 1) P C for P
+      pixels per block and C channels (46,080 at 32 px, 2,949,120 at 256 px, 4x4 grid, RGB).
+
+    Our estimator is a per-pixel mean, so lambda_D keeps its meaning across resolutions and
+    grids; the paper's Table 2 balance (lambda_D times distortion of about 0.03 to 1 for lambda
+    from 1 to 10^4) matches such a mean rather than either sum.
+    """
+    n = grid.n_blocks
+    if divergence == "block_mse":
+        return n * (n - 1)
+    if divergence == "block_sse":
+        bh, bw = grid.block_size
+        return n * (n - 1) * bh * bw * channels
+    raise ValueError(f"divergence must be block_mse or block_sse, got {divergence!r}")
+
+
 def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: str = "outside",
                        resamples: int = 1, generator: torch.Generator | None = None,
                        blocks: torch.Tensor | None = None,

@@ -15,13 +15,14 @@ kernel to act. Every random draw comes from one ``torch.Generator`` seeded by ``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 import torch
 
 from ssnlib.blocks import grid_of
-from ssnlib.resample.core import resample_blocks
+from ssnlib.resample.core import change_locality, resample_blocks
 from ssnlib.resample.render import difference, draw_blocks, heatmap, png_bytes
 from ssnlib.resample.select import Selection, selected_indices, selection_mask
 from ssnlib.utils import to_uint8
@@ -132,6 +133,10 @@ class BlockPicker(widgets.VBox):
         self.reset_button = button("Reset", "back to the first image, nothing selected",
                                    self.reset)
         self.new_button = button("New image", "draw a new z and new noise", self.new_image)
+        self.strength = widgets.FloatSlider(
+            value=1.0, min=0.0, max=1.0, step=0.05, description="strength",
+            tooltip="1: redraw the blocks; less: move them part of the way, cos(t) z + sin(t) "
+                    "z_fresh with t = strength * pi/2")
         self.status = widgets.HTML()
         self.status.add_class("ssn-status")
         self.change_title = widgets.HTML()
@@ -145,7 +150,7 @@ class BlockPicker(widgets.VBox):
                           column(widgets.HTML("<b>before</b> (last step)"), self.before),
                           column(self.change_title, self.change)]),
             widgets.HBox([self.resample_button, self.undo_button, self.reset_button,
-                          self.new_button]),
+                          self.new_button, self.strength]),
             self.status]
 
     # -- state ---------------------------------------------------------------------------
@@ -183,7 +188,8 @@ class BlockPicker(widgets.VBox):
         if not chosen:
             self._status("select one or more blocks first (click them on the image)")
             return
-        z = resample_blocks(self.G, self.z, chosen, self.generator)
+        z = resample_blocks(self.G, self.z, chosen, self.generator,
+                            t=self.strength.value * math.pi / 2)
         self._push(_State(z, self.noise, self._render(z, self.noise), self.image, chosen))
 
     def undo(self) -> None:
@@ -243,6 +249,12 @@ class BlockPicker(widgets.VBox):
             n = len(self.selected)
             message = (f"{n} of {self.grid.n_blocks} blocks selected, "
                        f"{len(self._history)} step(s) to undo")
+            s = self._state
+            if s.changed:
+                where = change_locality(s.before, s.image, self.grid, s.changed)
+                message += (f"; the last step changed {where['energy_inside']:.0%} of its "
+                            f"squared change inside blocks {s.changed} (mean |change| "
+                            f"{where['inside']:.2f} inside, {where['outside']:.2f} outside)")
             if not getattr(self.G, "spatial", False):
                 message += (". This generator has one global z (no block grid): the whole "
                             "image is one block and resampling draws a new image")

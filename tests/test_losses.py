@@ -12,6 +12,7 @@ from ssnlib.losses import (
     d_logistic_loss,
     distortion_penalty,
     distortion_weights,
+    eq2_factor,
     g_nonsaturating_loss,
     path_length_penalty,
     path_lengths,
@@ -236,3 +237,29 @@ def test_regularisers_run_on_the_real_models(arch):
     if arch == "ssn":
         value = distortion_penalty(G, z, mode="radial", generator=gen)
         assert math.isfinite(value.item()) and value.item() > 0
+
+
+@pytest.mark.parametrize("divergence", ["block_mse", "block_sse"])
+def test_estimator_times_the_factor_is_eq2s_double_sum(divergence):
+    """Exactly, on a leaky (non-local) generator: the mean of our estimator over every block a
+    times eq2_factor equals sum_a sum_{b != a} D_b, written out as a plain loop."""
+    G = BlockGenerator(leak=0.7).to(DT)
+    gen = torch.Generator().manual_seed(9)
+    z, fresh, noise = G.sample_z(1, gen), G.sample_z(1, gen), G.make_noise(1, gen)
+    grid, n = G.grid, G.grid.n_blocks
+    base = G(z, noise=noise)
+    double_sum = 0.0
+    for a in range(n):
+        z_a = z.clone()
+        r, c = grid.position(a)
+        z_a[:, :, r, c] = fresh[:, :, r, c]
+        sq = (G(z_a, noise=noise) - base).square()
+        for b in range(n):
+            if b != a:
+                top, left, bottom, right = grid.box(b)
+                block = sq[:, :, top:bottom, left:right]
+                double_sum += float(block.mean() if divergence == "block_mse" else block.sum())
+    ours = distortion_penalty(G, z, noise, resamples=n, blocks=torch.arange(n),
+                              z_fresh=fresh.repeat(n, 1, 1, 1))
+    assert float(ours) * eq2_factor(grid, divergence=divergence) == pytest.approx(double_sum,
+                                                                                 rel=1e-10)

@@ -133,29 +133,35 @@ def test_distortion_is_zero_for_a_perfectly_local_generator():
     G = FakeSpatial("local")
     out = distortion_and_locality(G, count=6, seed=0, batch=4)
     assert out["distortion"] == 0 and out["inside"] > 0 and out["leak_ratio"] == 0
+    assert out["energy_inside"] == 1 and out["distortion_radial"] == 0
 
 
 def test_distortion_of_a_global_generator_matches_the_hand_computation():
     G = FakeSpatial("global")
     gen = torch.Generator().manual_seed(0)
     z, z_new = G.sample_z(3, gen), G.sample_z(3, gen)
-    inside, outside = block_changes(G, z, G.make_noise(3, gen), z_new)
+    inside, outside, radial = block_changes(G, z, G.make_noise(3, gen), z_new)
     # resampling block a moves every pixel by (z_new - z)[:, 0, a]
     expected = (z_new - z)[:, 0].flatten(1).square()
     torch.testing.assert_close(outside, expected)
     torch.testing.assert_close(inside, expected)
+    torch.testing.assert_close(radial, expected)      # radial weights average 1 outside
+    out = distortion_and_locality(G, count=6, seed=0, batch=3)
+    # every pixel moves alike: the block holds its share of the pixels, 1 / n_blocks
+    assert out["energy_inside"] == pytest.approx(1 / G.grid.n_blocks)
 
 
 def test_distortion_equals_the_regulariser_for_the_same_draws():
     G = FakeSpatial("linear")
     gen = torch.Generator().manual_seed(3)
     z, z_new, noise = G.sample_z(2, gen), G.sample_z(2, gen), G.make_noise(2, gen)
-    _, outside = block_changes(G, z, noise, z_new)
+    _, outside, radial = block_changes(G, z, noise, z_new)
     n = G.grid.n_blocks
     blocks = torch.arange(n).repeat_interleave(2)
-    penalty = distortion_penalty(G, z, noise, resamples=n, blocks=blocks,
-                                 z_fresh=z_new.repeat(n, 1, 1, 1))
-    assert penalty.item() == pytest.approx(outside.mean().item(), rel=1e-5)
+    for mode, metric in (("outside", outside), ("radial", radial)):
+        penalty = distortion_penalty(G, z, noise, mode, resamples=n, blocks=blocks,
+                                     z_fresh=z_new.repeat(n, 1, 1, 1))
+        assert penalty.item() == pytest.approx(metric.mean().item(), rel=1e-5), mode
 
 
 def test_distortion_is_deterministic_under_a_seed_and_depends_on_it():

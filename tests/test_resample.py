@@ -245,3 +245,29 @@ def test_cli_checkpoint_and_seed_convention(tmp_path, capsys):
     assert "UNTRAINED" not in capsys.readouterr().out
     expected = to_uint8(sample_images(load_generator(tmp_path / "run"), [5])[0])
     assert (np.asarray(Image.open(tmp_path / "out" / "before.png")) == expected).all()
+
+
+def test_graded_resampling_keeps_the_prior_and_spans_no_change_to_full(G):
+    """cos(t) z_a + sin(t) z_fresh: t = 0 keeps z, t = pi/2 is the full resample bit for bit,
+    and every t leaves the chosen block N(0, I) (mean 0, variance 1 over many draws) with its
+    correlation to the old block equal to cos(t)."""
+    import math
+
+    from ssnlib.resample import change_locality
+    z = G.sample_z(2000, torch.Generator().manual_seed(0))
+    assert torch.equal(resample_blocks(G, z, [3], torch.Generator().manual_seed(1), t=0.0), z)
+    full = resample_blocks(G, z, [3], torch.Generator().manual_seed(1))
+    assert torch.equal(resample_blocks(G, z, [3], torch.Generator().manual_seed(1),
+                                       t=math.pi / 2), full)
+    t = 0.6
+    moved = resample_blocks(G, z, [3], torch.Generator().manual_seed(1), t=t)
+    a, b = moved[:, :, 0, 3].flatten(), z[:, :, 0, 3].flatten()
+    assert abs(a.mean()) < 0.01 and abs(a.var() - 1) < 0.02
+    assert abs(torch.corrcoef(torch.stack([a, b]))[0, 1] - math.cos(t)) < 0.01
+    assert torch.equal(moved[:, :, 1:], z[:, :, 1:])             # the other blocks are kept
+    # locality of a change confined to block 0: all of it inside
+    before = torch.zeros(3, 32, 32)
+    after = before.clone()
+    after[:, :8, :8] = 0.5
+    where = change_locality(before, after, G.grid, [0])
+    assert where == {"inside": 0.5, "outside": 0.0, "energy_inside": 1.0}

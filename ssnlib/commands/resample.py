@@ -17,6 +17,7 @@ DIR receives ``before.png``, ``after.png``, ``diff.png`` (heat map of the change
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from ssnlib.data.procedural import to_float_image
 from ssnlib.errors import InputError
 from ssnlib.invert import invert
 from ssnlib.models import build_generator
-from ssnlib.resample.core import resample_blocks
+from ssnlib.resample.core import change_locality, resample_blocks
 from ssnlib.resample.render import difference, heatmap, resample_figure
 from ssnlib.resample.select import selected_indices, selection_mask
 from ssnlib.utils import get_device, to_uint8
@@ -93,6 +94,9 @@ def _add_arguments(parser) -> None:
     parser.add_argument("--resample-seed", type=int, default=0,
                         help="seed of the fresh blocks and of the inversion (default 0)")
     parser.add_argument("--steps", type=int, default=300, help="with --image: inversion steps")
+    parser.add_argument("--strength", type=float, default=1.0, help="how far to move the "
+                        "chosen blocks, 0 to 1: the new block is cos(t) z + sin(t) z_fresh with "
+                        "t = strength * pi/2 (1: a full resample, the default)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--device", default="", help="e.g. cpu, cuda (default: best)")
 
@@ -100,6 +104,9 @@ def _add_arguments(parser) -> None:
 def _inputs(args):
     """The generator, its grid, the chosen blocks and the input picture (None with --seed);
     every user error surfaces here, before anything is written."""
+    if not 0 <= args.strength <= 1:
+        raise InputError(f"--strength {args.strength:g}: use a value from 0 (no change) to 1 "
+                         f"(a full resample)")
     G = _generator(args)
     grid = grid_of(G)
     blocks = load_mask(args.mask, G.resolution) if args.mask else parse_blocks(args.blocks)
@@ -128,7 +135,8 @@ def _latents(args, G, pixels, out: Path):
     return found.z, found.noise
 
 
-def _write(out: Path, G, grid, chosen, z, z_after, noise, pixels=None) -> None:
+def _write(out: Path, G, grid, chosen, z, z_after, noise, pixels=None) -> dict:
+    """Write the images, the figure and the latents; returns the change's locality."""
     import matplotlib.pyplot as plt
 
     with torch.no_grad():
@@ -144,6 +152,7 @@ def _write(out: Path, G, grid, chosen, z, z_after, noise, pixels=None) -> None:
     plt.close(fig)
     torch.save({"z": z.cpu(), "z_after": z_after.cpu(), "noise": [n.cpu() for n in noise],
                 "blocks": chosen}, out / "latents.pt")
+    return change_locality(before, after, grid, chosen)
 
 
 def add_resample_command(parser):
@@ -155,9 +164,13 @@ def add_resample_command(parser):
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         z, noise = _latents(args, G, pixels, out)
-        z_after = resample_blocks(G, z, chosen, torch.Generator().manual_seed(args.resample_seed))
-        _write(out, G, grid, chosen, z, z_after, noise, pixels)
-        print(f"resampled blocks {chosen} of the {grid.n_h}x{grid.n_w} grid: wrote "
-              f"before.png, after.png, diff.png, figure.png, latents.pt to {out}")
+        z_after = resample_blocks(G, z, chosen, torch.Generator().manual_seed(args.resample_seed),
+                                  t=args.strength * math.pi / 2)
+        where = _write(out, G, grid, chosen, z, z_after, noise, pixels)
+        print(f"resampled blocks {chosen} of the {grid.n_h}x{grid.n_w} grid (strength "
+              f"{args.strength:g}): mean |change| {where['inside']:.3f} inside the blocks, "
+              f"{where['outside']:.3f} outside; {where['energy_inside']:.0%} of the squared "
+              f"change inside. Wrote before.png, after.png, diff.png, figure.png, latents.pt "
+              f"to {out}")
         return 0
     return run

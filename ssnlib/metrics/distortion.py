@@ -16,7 +16,15 @@ other blocks kept; one fresh latent per sample supplies the new block for every 
   both);
 * **outside / inside** (``leak_ratio``): the share of the change that lands outside the block,
   relative to inside; 0 for a perfectly local generator, about 1 for one whose blocks act
-  globally.
+  globally;
+* **energy inside** (``energy_inside``): of a resample's whole squared change, the share that
+  falls inside the resampled block (mean over samples and blocks); 1 for a perfectly local
+  generator, the block's share of the pixels (1/16 on a 4x4 grid) for one that changes every
+  pixel alike;
+* **radial distortion** (``distortion_radial``): the outside mean weighted by distance from the
+  block (:func:`ssnlib.losses.distortion_weights`, ``radial``: changes next to the block count
+  little, far ones more; the weights average 1 outside), the studied alternative to eq. 2's
+  uniform weighting, reported beside it.
 
 Standard errors are over samples (each sample's mean over blocks is one observation).
 """
@@ -28,25 +36,30 @@ import math
 import torch
 
 from ssnlib.blocks import grid_of
+from ssnlib.losses import distortion_weights
 from ssnlib.metrics.sampling import batches, draw
 
 
 @torch.no_grad()
 def block_changes(G, z: torch.Tensor, noise, z_fresh: torch.Tensor
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean squared change inside and outside every block: two float32 [B, n_blocks] tensors;
-    column a is for resampling block a (its new value taken from ``z_fresh``)."""
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean squared change inside and outside every block, and the radially weighted outside
+    mean: three float32 [B, n_blocks] tensors; column a is for resampling block a (its new
+    value taken from ``z_fresh``)."""
     grid = grid_of(G, need="distortion and locality")
     base = G(z, noise=noise).float()
-    inside, outside = [], []
+    inside, outside, radial = [], [], []
     cells = torch.arange(grid.n_blocks, device=z.device).reshape(1, 1, grid.n_h, grid.n_w)
     for a in range(grid.n_blocks):
         moved = G(torch.where(cells == a, z_fresh, z), noise=noise).float()
-        sq = (moved - base).square().mean(1)                        # [B, H, W]
+        sq = (moved - base).square().mean(1)                        # d_a(p): [B, H, W]
         mask = grid.block_mask(a, size=tuple(sq.shape[-2:]), device=z.device)
+        weights = distortion_weights(grid, torch.tensor([a]), "radial", z.device)[0, 0]
         inside.append(sq[:, mask].mean(1))
         outside.append(sq[:, ~mask].mean(1))
-    return torch.stack(inside, 1).cpu(), torch.stack(outside, 1).cpu()
+        radial.append((sq * weights)[:, ~mask].mean(1))
+    return (torch.stack(inside, 1).cpu(), torch.stack(outside, 1).cpu(),
+            torch.stack(radial, 1).cpu())
 
 
 def _mean_se(x: torch.Tensor) -> tuple[float, float]:
@@ -59,16 +72,21 @@ def distortion_and_locality(G, count: int, seed: int = 0, batch: int = 8) -> dic
     """Distortion, inside-block change and their ratio over ``count`` samples (see the module
     docstring), plus the distortion of each block a (``per_block``, row-major)."""
     grid = grid_of(G, need="distortion and locality")
-    ins, outs = [], []
+    parts = []
     for idx in batches(count, batch, "distortion"):
         (z, z_fresh), noise, _ = draw(G, idx, seed, n_latents=2)
-        i, o = block_changes(G, z, noise, z_fresh)
-        ins.append(i)
-        outs.append(o)
-    inside, outside = torch.cat(ins), torch.cat(outs)
+        parts.append(block_changes(G, z, noise, z_fresh))
+    inside, outside, radial = (torch.cat(p) for p in zip(*parts, strict=True))
     d, d_se = _mean_se(outside.mean(1))
     m_in, in_se = _mean_se(inside.mean(1))
+    r, r_se = _mean_se(radial.mean(1))
+    # squared change summed over pixels: the block's P pixels inside, (n - 1) P outside
+    energy_in, energy_out = inside, outside * (grid.n_blocks - 1)
+    share = energy_in / (energy_in + energy_out).clamp(min=1e-30)      # [B, n_blocks]
+    e, e_se = _mean_se(share.mean(1))
     return {"distortion": d, "distortion_se": d_se, "inside": m_in, "inside_se": in_se,
             "leak_ratio": d / m_in if m_in > 0 else float("nan"),
+            "energy_inside": e, "energy_inside_se": e_se,
+            "distortion_radial": r, "distortion_radial_se": r_se,
             "per_block": outside.mean(0).tolist(), "grid": [grid.n_h, grid.n_w],
             "count": count}

@@ -137,14 +137,17 @@ def _ppl(run: Run) -> dict:
 @metric("distortion")
 def _distortion(run: Run) -> dict:
     d = run.block_pass
-    return {k: d[k] for k in ("distortion", "distortion_se", "per_block", "grid", "count")}
+    return {k: d[k] for k in ("distortion", "distortion_se", "distortion_radial",
+                              "distortion_radial_se", "per_block", "grid", "count")}
 
 
 @metric("locality")
 def _locality(run: Run) -> dict:
     d = run.block_pass
     return {"inside": d["inside"], "inside_se": d["inside_se"], "outside": d["distortion"],
-            "outside_se": d["distortion_se"], "leak_ratio": d["leak_ratio"], "count": d["count"]}
+            "outside_se": d["distortion_se"], "leak_ratio": d["leak_ratio"],
+            "energy_inside": d["energy_inside"], "energy_inside_se": d["energy_inside_se"],
+            "count": d["count"]}
 
 
 @metric("parts")

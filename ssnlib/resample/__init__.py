@@ -4,7 +4,7 @@ all-blocks chain; ``render``: grid overlays and difference heat maps; ``ssn resa
 the BlockPicker sit on top of these (:mod:`ssnlib.commands.resample`, :mod:`ssnlib.widgets`).
 """
 
-from ssnlib.resample.core import Chain, resample_blocks, resample_chain
+from ssnlib.resample.core import Chain, change_locality, resample_blocks, resample_chain
 from ssnlib.resample.render import (
     difference,
     draw_blocks,
@@ -14,6 +14,6 @@ from ssnlib.resample.render import (
 )
 from ssnlib.resample.select import selected_indices, selection_mask
 
-__all__ = ["Chain", "difference", "draw_blocks", "heatmap", "png_bytes",
+__all__ = ["Chain", "change_locality", "difference", "draw_blocks", "heatmap", "png_bytes",
            "resample_blocks", "resample_chain", "resample_figure", "selected_indices",
            "selection_mask"]

@@ -8,6 +8,7 @@ the start: the SSN's resampling is a block-resampling in the sense of Definition
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ import torch
 
 from ssnlib.blocks import grid_of
 from ssnlib.layers import randn
-from ssnlib.resample.select import Selection, selection_mask
+from ssnlib.resample.select import Selection, selected_indices, selection_mask
 
 
 def _latent_mask(G, z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -29,9 +30,12 @@ def _latent_mask(G, z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return mask.reshape(-1, 1).to(z.device)        # StyleGAN2: the single block is all of z
 
 
+FULL = math.pi / 2          # the strength of a full resample: the old block is forgotten
+
+
 def resample_blocks(G, z: torch.Tensor, blocks: Selection,
                     generator: torch.Generator | None = None,
-                    threshold: float = 0.5) -> torch.Tensor:
+                    threshold: float = 0.5, t: float = FULL) -> torch.Tensor:
     """A new latent: the selected blocks of ``z`` [B, z_dim, n_h, n_w] drawn afresh from
     N(0, I) with ``generator``, every other block kept exactly.
 
@@ -39,10 +43,31 @@ def resample_blocks(G, z: torch.Tensor, blocks: Selection,
     ``(row, col)`` pairs, a boolean grid (per sample too) or a pixel mask (``threshold`` is then
     the coverage a block needs). Noise inputs are not part of z: pass the same noise list to
     ``G`` for the image before and after. For a StyleGAN2 ``G`` the whole z is the one block 0.
+
+    ``t`` grades the change: the new block is ``cos(t) z_a + sin(t) z_fresh``, which is N(0, I)
+    again for any t (a rotation of two independent standard normals), from t = 0 (no change)
+    to t = pi/2 (a full resample, the default).
     """
     mask = _latent_mask(G, z, selection_mask(grid_of(G), blocks, threshold))
     fresh = randn(z.shape, generator, device=z.device, dtype=z.dtype)
-    return torch.where(mask, fresh, z)
+    new = fresh if t == FULL else math.cos(t) * z + math.sin(t) * fresh
+    return torch.where(mask, new, z)
+
+
+@torch.no_grad()
+def change_locality(before: torch.Tensor, after: torch.Tensor, grid, blocks: Selection
+                    ) -> dict[str, float]:
+    """Where a resample changed the image: the mean absolute change per pixel inside and
+    outside the chosen blocks (image units, 0 to 2), and the share of the squared change
+    (its energy) that falls inside them. ``before``/``after``: one image [3, H, W]."""
+    chosen = selected_indices(selection_mask(grid, blocks)[0])
+    inside = grid.block_mask(chosen, device=before.device)                      # [H, W]
+    delta = after.float() - before.float()                                      # [3, H, W]
+    energy = delta.square().sum(0)
+    total = float(energy.sum())
+    return {"inside": float(delta.abs().mean(0)[inside].mean()),
+            "outside": float(delta.abs().mean(0)[~inside].mean()) if (~inside).any() else 0.0,
+            "energy_inside": float(energy[inside].sum()) / total if total > 0 else float("nan")}
 
 
 @dataclass
