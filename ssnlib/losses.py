@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ssnlib.blocks import grid_of
 from ssnlib.layers import randn
-from ssnlib.utils import check_positive
+from ssnlib.utils import assert_shape, check_positive
 
 DISTORTION_MODES = ("outside", "radial")
 
@@ -175,6 +175,23 @@ def eq2_factor(grid, channels: int = 3, divergence: str = "block_mse") -> int:
     raise ValueError(f"divergence must be block_mse or block_sse, got {divergence!r}")
 
 
+def _distortion_draws(G, z, noise, resamples, generator, blocks, z_fresh):
+    """The noise, the resampled blocks [R*B] and the fresh latents [R*B, *z_shape] of
+    :func:`distortion_penalty`: those given (shapes checked), the rest drawn with ``generator``
+    in this order: noise, blocks, z_fresh."""
+    n = resamples * z.shape[0]
+    if noise is None:
+        noise = G.make_noise(z.shape[0], generator, device=z.device)
+    if blocks is None:
+        blocks = sample_blocks(grid_of(G), n, generator, z.device)
+    assert_shape("blocks (resamples * batch)", blocks, [n])
+    shape = [n, *z.shape[1:]]
+    if z_fresh is None:
+        z_fresh = randn(shape, generator, device=z.device, dtype=z.dtype)
+    assert_shape("z_fresh", z_fresh, shape)
+    return noise, blocks.to(z.device), z_fresh
+
+
 def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: str = "outside",
                        resamples: int = 1, generator: torch.Generator | None = None,
                        blocks: torch.Tensor | None = None,
@@ -200,30 +217,24 @@ def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: st
     """
     grid = grid_of(G, need="the distortion penalty")
     check_positive(resamples=resamples)
-    batch = z.shape[0]
-    if noise is None:
-        noise = G.make_noise(batch, generator, device=z.device)
-    if blocks is None:
-        blocks = sample_blocks(grid, resamples * batch, generator, z.device)
-    elif tuple(blocks.shape) != (resamples * batch,):
-        raise ValueError(f"blocks must have shape [{resamples * batch}] (resamples * batch), "
-                         f"got {tuple(blocks.shape)}")
-    blocks = blocks.to(z.device)
-    z_rep = z.repeat(resamples, *([1] * (z.ndim - 1)))
-    if z_fresh is None:
-        z_fresh = randn(z_rep.shape, generator, device=z.device, dtype=z.dtype)
-    elif z_fresh.shape != z_rep.shape:
-        raise ValueError(f"z_fresh must have shape {tuple(z_rep.shape)}, "
-                         f"got {tuple(z_fresh.shape)}")
+    noise, blocks, z_fresh = _distortion_draws(G, z, noise, resamples, generator, blocks,
+                                               z_fresh)
+    R, n = resamples, grid.n_blocks          # resamples per sample, blocks
+    # g(z), the image before: [B, 3, H, W]
     base = _wide(G(z, noise=noise))
-    keep = (torch.arange(grid.n_blocks, device=z.device)[None] != blocks[:, None])
+    # z^a: z with block a redrawn, every block b != a kept (sample i's resamples are rows
+    # i, B + i, ...): keep [R*B, 1, n_h, n_w], z^a [R*B, z_dim, n_h, n_w]
+    keep = (torch.arange(n, device=z.device)[None] != blocks[:, None])
     keep = keep.reshape(-1, 1, grid.n_h, grid.n_w)
-    z_a = torch.where(keep, z_rep, z_fresh.to(z.dtype))
-    noise_rep = [n if n is None or n.shape[0] == 1 else n.repeat(resamples, 1, 1, 1)
-                 for n in noise]
+    z_a = torch.where(keep, z.repeat(R, *([1] * (z.ndim - 1))), z_fresh.to(z.dtype))
+    noise_rep = [m if m is None or m.shape[0] == 1 else m.repeat(R, 1, 1, 1) for m in noise]
+    # g(z^a) with the SAME noise: [R*B, 3, H, W]
     moved = _wide(G(z_a, noise=noise_rep))
+    # d_a(p) = mean_c (g(z) - g(z^a))_{c,p}^2: [R*B, 1, H, W]
+    sq = (base.repeat(R, 1, 1, 1) - moved).square().mean(1, keepdim=True)
+    # m_a(p): 0 inside J_a, the mode's weight outside: [R*B, 1, H, W]
     weights = distortion_weights(grid, blocks, mode, device=z.device).to(base.dtype)
+    # R_D ~= mean_{z, a} sum_p m_a(p) d_a(p) / |pixels outside J_a|
     bh, bw = grid.block_size
-    outside = grid.height * grid.width - bh * bw        # pixels in the blocks b != a
-    sq = (base.repeat(resamples, 1, 1, 1) - moved).square().mean(1, keepdim=True)
+    outside = grid.height * grid.width - bh * bw
     return (sq * weights).flatten(1).sum(1).mean() / outside
