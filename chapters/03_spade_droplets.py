@@ -272,7 +272,8 @@ plotting.show(fig)
 # are alike in all three models (0.06 to 0.09). No single channel is taken
 # over by one pixel. (Same recipe, not the same size: SPADE's conditioning
 # networks, 128 channels wide at every layer, give it 1206324 parameters
-# against the SSN's 195668 and StyleGAN2's 121811.) Heat maps of SPADE's most concentrated layer, the largest
+# against the SSN's 195668 and StyleGAN2's 121811.) Heat maps of SPADE's most
+# concentrated layer, the largest
 # $|\text{activation}|$ over channels at every pixel, beside the images they
 # belong to (four seeded samples per model, the same seeds for every model,
 # one colour scale per model):
