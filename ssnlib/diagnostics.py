@@ -431,27 +431,24 @@ def layer_flops(layer: SpatiallyModulatedConv2d | ModulatedConv2d, in_size: int,
             parts["resize"] = (8 * i * h * h) if style_size < h else i * style_size ** 2
     parts["modulate"] = i * h * h
     parts["convolution"] = conv
-    if layer.demodulate and fast:
-        kk = fused_upsample_kernel(layer).shape[-1] if layer.upsample else k
-        prep = o * i * k * k + o * i                                        # w^2, sum_k
-        if layer.upsample:
-            r = -(-kk // 4)
-            prep += 2 * o * i * blur_taps * kk * kk + 4 * o * i * kk * kk    # W, W^2, phases
-            taps = 2 * o * kk * kk * (h + 2 * r) ** 2
-        else:
-            taps = 2 * o * kk * kk * out * out
-        parts["sigma_E"] = i * h * h + prep + o * i * kk * kk + 2 * o * i * h * h + taps \
-            + o * out * out
-        parts["normalise"] = o * out * out
-    elif layer.demodulate:
-        if layer.upsample:
-            kk = fused_upsample_kernel(layer).shape[-1]
-            r = -(-kk // 4)
-            fused = 2 * o * i * blur_taps * kk * kk + 4 * o * i * kk * kk   # W, W^2, phases
-            parts["sigma_E"] = i * h * h + fused + 2 * i * o * kk * kk * (h + 2 * r) ** 2 \
-                + o * out * out
-        else:
-            parts["sigma_E"] = i * h * h + o * i * k * k + 2 * o * i * k * k * out * out \
-                + o * out * out
+    if layer.demodulate:
+        parts["sigma_E"] = _sigma_e_flops(layer, h, out, fast)
         parts["normalise"] = o * out * out
     return parts
+
+
+def _sigma_e_flops(layer: SpatiallyModulatedConv2d, h: int, out: int, fast: bool) -> int:
+    """sigma_E's share of :func:`layer_flops`: s^2, the weights' squares (and the fused up
+    kernel's phases), the variance convolution (exact, or factored when ``fast``), rsqrt."""
+    o, i, k, _ = layer.weight.shape
+    kk = fused_upsample_kernel(layer).shape[-1] if layer.upsample else k
+    r = -(-kk // 4)
+    fused = (2 * o * i * layer.blur.kernel.numel() * kk * kk + 4 * o * i * kk * kk
+             if layer.upsample else 0)                                     # W, W^2, phases
+    if fast:
+        prep = o * i * k * k + o * i + fused                                # w^2, sum_k
+        taps = 2 * o * kk * kk * ((h + 2 * r) ** 2 if layer.upsample else out * out)
+        return i * h * h + prep + o * i * kk * kk + 2 * o * i * h * h + taps + o * out * out
+    if layer.upsample:
+        return i * h * h + fused + 2 * i * o * kk * kk * (h + 2 * r) ** 2 + o * out * out
+    return i * h * h + o * i * k * k + 2 * o * i * k * k * out * out + o * out * out
