@@ -112,10 +112,12 @@ print(f"with the spike, spread at m = 1 over spread at m = 0.25: {spread[1.0] / 
 # through its learnt constant, noise inputs and biases) and an output affine
 # $\gamma, \beta$:
 #
-# $$y = \gamma\, \operatorname{IN}\!\big(\operatorname{lrelu}(g h + B)\big) + \beta
-#   \quad\text{(actual statistics, as SPADE)}, \qquad
-#   y = \gamma\, \frac{\operatorname{lrelu}(g h + B)}{|g|} + \beta
-#   \quad\text{(expected statistics)} .$$
+# $$\begin{aligned}
+#   y &= \gamma\, \operatorname{IN}\!\big(\operatorname{lrelu}(g h + B)\big) + \beta
+#   && \text{(actual statistics, as SPADE)}, \\
+#   y &= \gamma\, \frac{\operatorname{lrelu}(g h + B)}{|g|} + \beta
+#   && \text{(expected statistics)} .
+# \end{aligned}$$
 #
 # (For unit-variance $h$ the expected standard deviation of $g h$ is $|g|$;
 # the leaky ReLU is positively homogeneous, so the division may come after
