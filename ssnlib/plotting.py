@@ -1,14 +1,15 @@
 """Figures for the book: legible at the width the book shows them.
 
 The book shows a chapter's figures in its main column, 752 CSS px wide in a
-1280 px browser window (``tests/browser/check_book.mjs`` measures it and fails if
-it shrinks). A figure rendered wider than that is scaled down, and its text with
-it: a 12-inch matplotlib figure squeezed into the column turns 8 pt tick labels
-into 5 px ones. So the chapters draw through this module:
+1280 px browser window, where a cell's output gets :data:`OUTPUT_PX` = 688 px
+(``tests/browser/check_book.mjs`` measures both and fails if they shrink). A
+figure rendered wider than that is scaled down, and its text with it: a 12-inch
+matplotlib figure squeezed into the column turns 8 pt tick labels into 5 px ones.
+So the chapters draw through this module:
 
 - :func:`use_book_style` sets font sizes that read well at 100 dpi;
 - :func:`subplots` makes figures :data:`WIDTH_IN` inches wide by default
-  (720 px at :data:`DPI`), never wider than the column;
+  (670 px at :data:`DPI`, shown at natural size), never wider than the output;
 - :func:`show` renders the figure as the notebook would, refuses one that is wider
   than the column or has text under :data:`MIN_TEXT_PX`, and writes the smallest
   text size into the PNG (a ``tEXt`` chunk, :data:`STAMP_KEY`), where the book's
@@ -37,10 +38,13 @@ import numpy as np
 
 COLUMN_PX = 752
 """Width of the book's main column at a 1280 px window (CSS px)."""
+OUTPUT_PX = 688
+"""Width a cell's output image gets in that column; a wider PNG is scaled down to it."""
 DPI = 100
 """Dots per inch of the book's PNGs: one dot per CSS px at natural size."""
-WIDTH_IN = 7.2
-"""Default figure width in inches: 720 px, a little under the column."""
+WIDTH_IN = 6.7
+"""Default figure width in inches: 670 px, plus the 10 px margins of a tight bounding box
+still under :data:`OUTPUT_PX`."""
 MIN_TEXT_PX = 9.0
 """The smallest text a figure may show, in CSS px at its displayed size."""
 STAMP_KEY = "ssnlib:min-text-px"
@@ -70,14 +74,14 @@ def use_book_style() -> None:
 
 def subplots(nrows: int = 1, ncols: int = 1, height: float = 3.2, width: float = WIDTH_IN,
              **kwargs):
-    """``plt.subplots`` with a figure ``width`` x ``height`` inches, at most the column wide,
+    """``plt.subplots`` with a figure ``width`` x ``height`` inches, at most the output wide,
     in constrained layout (legends go below with ``fig.legend(loc="outside lower center")``)."""
     import matplotlib.pyplot as plt
 
-    if width * DPI > COLUMN_PX:
+    if width * DPI > OUTPUT_PX:
         raise ValueError(f"a figure {width} in wide is {width * DPI:.0f} px at {DPI} dpi; "
-                         f"the book's column is {COLUMN_PX} px (at most "
-                         f"{COLUMN_PX / DPI:.2f} in)")
+                         f"the book gives an output {OUTPUT_PX} px (at most "
+                         f"{OUTPUT_PX / DPI:.2f} in)")
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
 
@@ -109,13 +113,13 @@ def check_legible(png: bytes, displayed_px: float | None = None) -> list[str]:
     """Why a PNG figure would be hard to read in the book's column (empty when it is fine).
 
     ``displayed_px``: the width it is shown at (default: its natural width, capped
-    by the column, as the book's CSS does).
+    at :data:`OUTPUT_PX`, as the book's CSS does).
     """
     width, _ = png_size(png)
     stamp = png_text(png).get(STAMP_KEY)
     if stamp is None:
         return ["no text-size stamp: draw it with ssnlib.plotting.show(fig)"]
-    shown = min(width, COLUMN_PX) if displayed_px is None else displayed_px
+    shown = min(width, OUTPUT_PX) if displayed_px is None else displayed_px
     problems = []
     if width > COLUMN_PX:
         problems.append(f"{width} px wide, wider than the {COLUMN_PX} px column")
@@ -200,7 +204,7 @@ def image_grid(images: Sequence, ncols: int, titles: Sequence[str] | None = None
     """Images in rows of ``ncols`` (H x W x 3 in [0, 1], or H x W for ``cmap``), with
     optional titles and boxes ``(y0, x0, y1, x1)`` outlined in cyan. Returns the figure.
 
-    Each panel is ``width / ncols`` inches wide (144 px for 5 columns at the
+    Each panel is ``width / ncols`` inches wide (134 px for 5 columns at the
     default width); ``height`` defaults to square panels with room for a title.
     Unused panels are left blank.
     """

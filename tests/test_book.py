@@ -205,7 +205,8 @@ def _figures():
 @pytest.mark.parametrize("png", list(_figures()))
 def test_every_figure_is_legible_in_the_column(png):
     """At its natural size a PNG from ssnlib.plotting shows one pixel per CSS px, so its
-    stamped smallest text (points x dpi / 72) is the size a reader sees, as long as the
-    column does not shrink it: the PNG is at most COLUMN_PX wide, and the browser check
-    measures that the column is that wide at 1280 px."""
+    stamped smallest text (points x dpi / 72) is the size a reader sees; a PNG wider
+    than an output (OUTPUT_PX) is shown at OUTPUT_PX and its text scaled with it. The
+    browser check measures that outputs are that wide at 1280 px, and the size each
+    figure's text is actually shown at."""
     assert plotting.check_legible(png) == []

@@ -43,7 +43,7 @@ def test_small_text_wide_figures_and_unstamped_pngs_are_flagged():
     png, _ = plotting.render(fig)
     problems = plotting.check_legible(png)
     assert any("wider than" in p for p in problems)
-    assert any("smallest text" in p for p in problems)  # 11 px shrunk by 752/1150
+    assert any("smallest text" in p for p in problems)  # 11 px shrunk by 688/1150
     fig, ax = plotting.subplots(height=2)
     ax.set_title("tiny", fontsize=5)  # 6.9 px
     assert any("smallest text" in p for p in plotting.check_legible(plotting.render(fig)[0]))
@@ -58,11 +58,21 @@ def test_the_displayed_width_scales_the_text():
     width, _ = plotting.png_size(png)
     assert plotting.check_legible(png, displayed_px=width) == []
     assert plotting.check_legible(png, displayed_px=width * 8.9 / min_px)
+    # A figure wider than an output is shown at OUTPUT_PX, its text scaled with it.
+    fig, ax = plt.subplots(figsize=(8.6, 2))
+    ax.plot([0, 1])
+    ax.tick_params(labelsize=6.5)  # 9.03 px at natural size, about 710 px wide
+    png, min_px = plotting.render(fig)
+    width, _ = plotting.png_size(png)
+    assert min_px >= 9 and width > plotting.OUTPUT_PX
+    assert min_px * plotting.OUTPUT_PX / width < 9
+    assert any("smallest text" in p for p in plotting.check_legible(png))
 
 
 def test_subplots_refuses_a_figure_wider_than_the_column():
-    with pytest.raises(ValueError, match="column"):
-        plotting.subplots(width=10)
+    with pytest.raises(ValueError, match="688 px"):
+        plotting.subplots(width=7)
+    plotting.subplots(width=6.88)
 
 
 def test_show_refuses_an_illegible_figure_and_displays_a_stamped_png(monkeypatch):
@@ -74,7 +84,7 @@ def test_show_refuses_an_illegible_figure_and_displays_a_stamped_png(monkeypatch
         plotting.show(fig)
     fig, ax = plotting.subplots(1, 2, height=2)
     plotting.show(fig)
-    assert shown[0]["text/plain"] == "<Figure size 720x200 with 2 Axes>"
+    assert shown[0]["text/plain"] == "<Figure size 670x200 with 2 Axes>"
     png = base64.b64decode(shown[0]["image/png"])
     assert plotting.check_legible(png) == []
     assert not plt.get_fignums()  # closed: the inline backend shows nothing twice

@@ -49,7 +49,7 @@ const MPL = { Software: "Matplotlib version3.11.2, https://matplotlib.org/" };
 const long = "a_long_unbreakable_line_of_code_".repeat(12);
 
 const html = `<!doctype html><html><body style="margin:0">
-<article class="bd-article" style="width:600px; margin-left:100px">
+<article class="bd-article" style="width:760px; margin-left:100px">
   <pre style="overflow-x:auto">${long}</pre>
   <div id="hidden" style="overflow:hidden; width:200px"><span style="white-space:nowrap">${long}</span></div>
   <p><span style="white-space:nowrap">${long}</span></p>
@@ -60,6 +60,8 @@ const html = `<!doctype html><html><body style="margin:0">
   <img src="${src({ ...MPL, "ssnlib:min-text-px": "12.00" })}" style="width:20px">
   <img src="${src(MPL)}">
   <img src="${src({})}">
+  <img src="${src({ ...MPL, "ssnlib:min-text-px": "inf" })}">
+  <div style="width:300px"><img src="${src({ ...MPL, "ssnlib:min-text-px": "13.89" })}"></div>
 </article></body></html>`;
 
 const browser = await launchChromium();
@@ -72,7 +74,7 @@ await browser.close();
 
 const failures = [];
 const expect = (ok, what, got) => { if (!ok) failures.push(`${what}: got ${JSON.stringify(got)}`); };
-expect(clipped.column === 600, "the column's width", clipped.column);
+expect(clipped.column === 760, "the column's width", clipped.column);
 expect(clipped.clipped.length === 3, "three cut-off boxes (hidden, beyond, non-pre scroller)",
        clipped.clipped);
 expect(clipped.clipped.some((c) => c.includes("cuts off") && c.includes("<div>")),
@@ -82,8 +84,11 @@ expect(clipped.clipped.some((c) => c.includes("beyond the main column")),
 expect(clipped.clipped.some((c) => c.includes('"equation')),
        "the scrolling box that is not a pre", clipped.clipped);
 expect(merrors.length === 1 && merrors[0].includes("psmallmatrix"), "the MathJax error", merrors);
-expect(figures.count === 3, "three matplotlib figures (the photo skipped)", figures);
-expect(figures.problems.length === 2, "two illegible figures", figures.problems);
+expect(figures.count === 5, "five matplotlib figures (the photo skipped)", figures);
+expect(figures.problems.length === 3, "three illegible figures", figures.problems);
+expect(figures.smallest === 6, "the smallest text measured (no-text figure ignored)", figures);
+expect(figures.problems.some((p) => p.includes("shown in 300 px")),
+       "a figure with less room than the stored figures are checked for", figures.problems);
 expect(figures.problems.some((p) => p.includes("smallest text 6.0 px")),
        "12 px text shown at half size", figures.problems);
 expect(figures.problems.some((p) => p.includes("without a text-size stamp")),

@@ -4,6 +4,9 @@
 // The main column must be at least this wide at 1280 px: ssnlib.plotting sizes
 // the figures for it (COLUMN_PX there).
 export const COLUMN_MIN_PX = 752;
+// ... and a cell's output this wide (OUTPUT_PX there): the build-time check of the
+// stored figures (tests/test_book.py) assumes a figure is shown at least this wide.
+export const OUTPUT_MIN_PX = 688;
 
 // MathJax's typesetting errors (red "Unknown environment ..." boxes): the
 // message of every `mjx-merror` on the page.
@@ -104,6 +107,7 @@ export function clippedElements() {
 // Returns { count, smallest, problems }.
 export async function figureProblems() {
   const MIN = 9;
+  const OUTPUT_MIN = 688; // OUTPUT_MIN_PX above (this function runs in the page)
   const KEY = "ssnlib:min-text-px";
   const column = document.querySelector("article.bd-article") || document.querySelector("main");
   const textChunks = (bytes) => {
@@ -140,10 +144,20 @@ export async function figureProblems() {
                     "(show it with ssnlib.plotting.show(fig))");
       continue;
     }
-    // A folded-away figure (no box) would show at its natural width, capped by the column.
-    const width = img.clientWidth || Math.min(img.naturalWidth, column.clientWidth);
-    const shown = parseFloat(text[KEY]) * width / img.naturalWidth;
-    smallest = smallest === null ? shown : Math.min(smallest, shown);
+    const room = img.parentElement.clientWidth;
+    if (room && room < OUTPUT_MIN) {
+      problems.push(`${name}: shown in ${room} px, narrower than the ${OUTPUT_MIN} px the ` +
+                    "stored figures are checked for (ssnlib.plotting.OUTPUT_PX)");
+    }
+    // A folded-away figure (no box) would show at its natural width, capped by its room.
+    const width = img.clientWidth || Math.min(img.naturalWidth, room || OUTPUT_MIN);
+    const stamp = text[KEY] === "inf" ? Infinity : parseFloat(text[KEY]); // "inf": no text
+    if (!(stamp >= 0)) {
+      problems.push(`${name}: unreadable text-size stamp ${JSON.stringify(text[KEY])}`);
+      continue;
+    }
+    const shown = stamp * width / img.naturalWidth;
+    if (Number.isFinite(shown)) smallest = smallest === null ? shown : Math.min(smallest, shown);
     if (shown < MIN) {
       problems.push(`${name}: smallest text ${shown.toFixed(1)} px (${img.naturalWidth} px ` +
                     `wide shown at ${width} px; minimum ${MIN} px)`);
