@@ -121,6 +121,7 @@ for label, p, out in (("32 px", pair, outside32), ("256 px", big, outside256)):
 
 from ssnlib.zoo import results
 
+print(f"values in a 256 px RGB image: {3 * 256 * 256:,}")
 print("\nthe paper's Table 2, lambda_D x distortion:")
 for lam, (_, _, dist_p) in sorted(results.PAPER_TABLE2.items())[1:]:
     print(f"  lambda_D = {lam:>5}: {lam} x {dist_p} = {lam * dist_p:.3g}")
@@ -142,9 +143,9 @@ for lam, (_, _, dist_p) in sorted(results.PAPER_TABLE2.items())[1:]:
 #   \qquad m_a(p) = 1 \text{ in mode } \texttt{outside} .$$
 #
 # A change right next to the block (a new hat casts a new shadow) is nearly free; a change at
-# the far side of the image costs up to three times the uniform weight. Both modes cost the
-# same for a change spread evenly outside the block. The weight maps for a corner block and
-# an inner one:
+# the far side of the image costs up to about two and a half times the uniform weight. Both
+# modes cost the same for a change spread evenly outside the block. The weight maps for a
+# corner block and an inner one:
 
 # %%
 blocks_shown = [0, 5]
@@ -186,9 +187,10 @@ print(f"configs/zoo/faces32.yaml now: mode {recipe['distortion_mode']}")
 
 # %% [markdown]
 # What the two weightings ask for shows in *where* the change lands. For $\lambda_D = 0$, 100
-# and 1000 we resample every block of 32 samples in turn (`ssnlib.resample.distance_profile`,
-# the same draws as the distortion metric) and bin the change per pixel by its distance from
-# the resampled block: inside, then rings of 0-0.5, 0.5-1, 1-2 and more than 2 block widths.
+# and 1000 we resample every block of 32 samples in turn (`distance_profile` of
+# `ssnlib.resample.profile`, the same draws as the distortion metric) and bin the change
+# per pixel by its distance from the resampled block: inside, then rings of 0-0.5, 0.5-1,
+# 1-2 and more than 2 block widths.
 # The rows give the mean squared and absolute change per pixel in each ring, each ring's
 # share of all the squared change, the change relative to $\lambda_D = 0$, each ring's
 # share of the image and the mean radial weight its pixels carry in training.
@@ -280,6 +282,9 @@ for m in ms:
     ref = ref.replace("nan", "N/A")
     print(f"{results.label(m):27s} {results.score(m, 'fid'):5.1f} {dist} {leak} | "
           f"paper: {ref}")
+seen = {m["training"]["images_seen"] for m in ms}
+counts = {m["metrics"]["distortion"]["count"] for m in ms if "distortion" in m["metrics"]}
+print(f"training images per model: {seen}; distortion from {counts} samples")
 for check in results.target_checks(ms).values():
     print(f"target: {check['what']}: ratio {check['ratio']:.2f}, "
           f"{'pass' if check['pass'] else 'fail'}")
@@ -402,7 +407,7 @@ widgets.VBox([widgets.HTML(f"<b>faces32-ssn-ld{lam}</b>") if k % 2 == 0 else pic
 # drift away? It cannot accumulate. Each resample replaces $z_a$ and nothing else, so after
 # $k$ resamples the latent is $z$ with block $a$ replaced by a fresh draw, exactly as after
 # one: the change outside, measured against the *original* image, has the same law for every
-# $k$. `ssnlib.resample.resample_drift` checks it: it resamples block $i \bmod 16$ of sample
+# $k$. `ssnlib.resample.profile.resample_drift` checks it: it resamples block $i \bmod 16$ of sample
 # $i$ with `resample_blocks`, from the latest latent each time, and measures the change
 # outside after 1, 2, 4, 8 and 16 resamples (192 samples, 12 per block).
 
@@ -477,7 +482,7 @@ print("other blocks unchanged:", torch.equal(torch.where(grid.latent_mask(5), 0,
 
 # %% [markdown]
 # In the image, the change inside and outside the block grows with $t$
-# (`ssnlib.resample.graded_changes`: 64 samples, block $i \bmod 16$ of sample $i$, the same
+# (`ssnlib.resample.profile.graded_changes`: 64 samples, block $i \bmod 16$ of sample $i$, the same
 # $z'$ at every $t$). The grey line is the latent's own squared change, $2(1-\cos t)$ per
 # value, scaled to meet the $\lambda_D = 100$ inside curve at $t = \pi/2$ (log scale: curves
 # of one shape run parallel).
