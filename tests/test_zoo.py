@@ -23,10 +23,12 @@ from ssnlib.utils import to_uint8
 from ssnlib.widgets import BlockPicker
 from ssnlib.zoo import pretrained, results
 
-# What issues 9 and 10 ship: the faces lambda_D sweep with its baselines, and skylines.
+# What issues 9 and 10 ship: the faces lambda_D sweep with its baselines, and skylines; and
+# issue 17's retrain with eq. 2's uniform (outside) weighting, lambda_D 100 on two seeds, 1000.
 EXPECTED = ["faces32-spade-ld0", "faces32-ssn-ld0", "faces32-ssn-ld10", "faces32-ssn-ld100",
-            "faces32-ssn-ld1000", "faces32-ssn-ld300", "faces32-stylegan2", "skylines32-ssn-ld0",
-            "skylines32-ssn-ld100", "skylines32-stylegan2"]
+            "faces32-ssn-ld100-outside", "faces32-ssn-ld100-outside-seed1", "faces32-ssn-ld1000",
+            "faces32-ssn-ld1000-outside", "faces32-ssn-ld300", "faces32-stylegan2",
+            "skylines32-ssn-ld0", "skylines32-ssn-ld100", "skylines32-stylegan2"]
 NAMES = pretrained.names()
 SPATIAL = [n for n in NAMES if "stylegan2" not in n]
 
@@ -46,8 +48,9 @@ def test_manifest_is_complete(name):
     assert t["launched_as"].startswith("OMP_NUM_THREADS=1 ssn train --config configs/zoo/")
     assert f"run_dir=runs/zoo/{name}" in t["launched_as"]
     cfg = load_config(folder / pretrained.CONFIG)
-    assert (cfg.model.arch, cfg.data.resolution, cfg.reg.distortion_weight) == (
-        m["model"]["arch"], t["resolution"], t["lambda_D"])
+    assert (cfg.model.arch, cfg.data.resolution, cfg.reg.distortion_weight,
+            cfg.reg.distortion_mode) == (m["model"]["arch"], t["resolution"], t["lambda_D"],
+                                         t["distortion_mode"])
     assert t["steps"] == cfg.steps and t["images_seen"] == cfg.steps * cfg.batch
     assert t["wall_time_s"] > 60 and t["device"] == "cpu"
     assert re.fullmatch(r"[0-9a-f]{40}", e["commit"]) and e["torch"]
