@@ -213,9 +213,11 @@ def test_spatial_modulation_is_local():
     assert torch.equal(changed, window)
 
 
-def test_spatial_conv_channels_last_and_bf16_autocast():
+@pytest.mark.parametrize(("mode", "up"), [("exact", True), ("fast", False), ("fast", True)])
+def test_spatial_conv_channels_last_and_bf16_autocast(mode, up):
     torch.manual_seed(0)
-    layer = SpatiallyModulatedConv2d(8, 4, 3, style_dim=5, upsample=True)
+    layer = SpatiallyModulatedConv2d(8, 4, 3, style_dim=5, upsample=up, sigma_mode=mode)
+    layer.fast_from = 4                                        # "fast" at every resolution
     x, s = torch.randn(2, 8, 8, 8), torch.randn(2, 5, 2, 2)
     ref = layer(x, s)
     cl = layer(x.to(memory_format=torch.channels_last), s)

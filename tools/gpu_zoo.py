@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -174,14 +175,10 @@ def score(runner: Runner, names: list[str], p: Profile, runs: Path, zoo: Path,
             steps.append(ssn("eval", "--pretrained", name, "--record", "--metrics",
                              "distortion,locality", "--num", str(p.distortion_num),
                              "--batch", "32"))
-        chain = " && ".join(" ".join(_quote(a) for a in s) for s in steps)
+        chain = " && ".join(shlex.join(s) for s in steps)
         jobs[f"score-{name}"] = ["bash", "-c", chain]
     return runner.run_all(jobs)
 
-
-def _quote(arg: str) -> str:
-    import shlex
-    return shlex.quote(arg)
 
 
 def throughput(runs: Path, names: list[str]) -> dict[str, dict]:

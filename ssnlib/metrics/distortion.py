@@ -50,14 +50,15 @@ def block_changes(G, z: torch.Tensor, noise, z_fresh: torch.Tensor
     base = G(z, noise=noise).float()
     inside, outside, radial = [], [], []
     cells = torch.arange(grid.n_blocks, device=z.device).reshape(1, 1, grid.n_h, grid.n_w)
+    radial_weights = distortion_weights(grid, cells.flatten().cpu(), "radial",
+                                        z.device)[:, 0]                      # [n, H, W]
     for a in range(grid.n_blocks):
         moved = G(torch.where(cells == a, z_fresh, z), noise=noise).float()
         sq = (moved - base).square().mean(1)                        # d_a(p): [B, H, W]
         mask = grid.block_mask(a, size=tuple(sq.shape[-2:]), device=z.device)
-        weights = distortion_weights(grid, torch.tensor([a]), "radial", z.device)[0, 0]
         inside.append(sq[:, mask].mean(1))
         outside.append(sq[:, ~mask].mean(1))
-        radial.append((sq * weights)[:, ~mask].mean(1))
+        radial.append((sq * radial_weights[a])[:, ~mask].mean(1))
     return (torch.stack(inside, 1).cpu(), torch.stack(outside, 1).cpu(),
             torch.stack(radial, 1).cpu())
 

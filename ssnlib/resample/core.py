@@ -50,8 +50,13 @@ def resample_blocks(G, z: torch.Tensor, blocks: Selection,
     """
     mask = _latent_mask(G, z, selection_mask(grid_of(G), blocks, threshold))
     fresh = randn(z.shape, generator, device=z.device, dtype=z.dtype)
-    new = fresh if t == FULL else math.cos(t) * z + math.sin(t) * fresh
-    return torch.where(mask, new, z)
+    return torch.where(mask, graded(z, fresh, t), z)
+
+
+def graded(z: torch.Tensor, fresh: torch.Tensor, t: float) -> torch.Tensor:
+    """``cos(t) z + sin(t) fresh``: N(0, I) again for independent standard normal z and
+    fresh; exactly ``fresh`` at t = pi/2."""
+    return fresh if t == FULL else math.cos(t) * z + math.sin(t) * fresh
 
 
 @torch.no_grad()

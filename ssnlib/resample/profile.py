@@ -30,7 +30,7 @@ import torch
 
 from ssnlib.blocks import BlockGrid, grid_of
 from ssnlib.metrics.sampling import draw, model_device, sample_generator
-from ssnlib.resample.core import resample_blocks
+from ssnlib.resample.core import graded, resample_blocks
 
 PROFILE_EDGES = (0.5, 1.0, 2.0)
 """Ring edges in block units: bins inside, (0, 0.5], (0.5, 1], (1, 2], beyond 2."""
@@ -193,7 +193,7 @@ def graded_changes(G, count: int, ts: Sequence[float], seed: int = 0, batch: int
         base = G(z, noise=noise).float()
         in_t, out_t = [], []
         for t in ts:
-            z_t = torch.where(chosen, math.cos(t) * z + math.sin(t) * z_fresh, z)
+            z_t = torch.where(chosen, graded(z, z_fresh, t), z)
             sq = (G(z_t, noise=noise).float() - base).square().mean(1)
             i_, o_ = _inside_outside(sq.cpu(), masks)
             in_t.append(i_)

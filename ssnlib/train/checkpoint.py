@@ -19,7 +19,7 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from ssnlib.errors import CheckpointError, InputError, MissingFileError
+from ssnlib.errors import CheckpointError, MissingFileError
 from ssnlib.safeload import torch_load
 
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
@@ -101,15 +101,9 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
-def resolve_checkpoint(spec: str | Path, run_dir: str | Path | None = None) -> Path:
-    """``auto`` (latest in ``run_dir``), a run folder (its latest) or a checkpoint file."""
-    if str(spec) == "auto":
-        if run_dir is None:
-            raise InputError("resume=auto needs a run directory")
-        path = latest_checkpoint(run_dir)
-        if path is None:
-            raise MissingFileError(f"resume=auto: no checkpoint (ckpt-*.pt) in {run_dir}")
-        return path
+def resolve_checkpoint(spec: str | Path) -> Path:
+    """A run folder (its latest checkpoint) or a checkpoint file; ``resume=auto`` is
+    :func:`newest_loadable`'s."""
     path = Path(spec)
     if path.is_dir():
         latest = latest_checkpoint(path)

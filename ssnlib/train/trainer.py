@@ -446,7 +446,7 @@ class Trainer:
             for note in self.resume_notes:
                 warnings.warn(f"resume=auto {note}", stacklevel=3)
             return path, state
-        path = resolve_checkpoint(self.cfg.resume, self.run_dir)
+        path = resolve_checkpoint(self.cfg.resume)
         return path, load_checkpoint(path)
 
     def resume(self, path: str | Path, state: dict | None = None) -> None:

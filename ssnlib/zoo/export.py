@@ -24,6 +24,7 @@ import yaml
 from PIL import Image
 
 from ssnlib.data import DATASETS
+from ssnlib.safeload import load_state
 from ssnlib.train.checkpoint import atomic_write, load_checkpoint, resolve_checkpoint
 from ssnlib.train.config import from_dict
 from ssnlib.train.sample import sample_images
@@ -151,7 +152,7 @@ def export(ckpt: str | Path, name: str, out: str | Path | None = None, dtype: st
     """Export the EMA generator of ``ckpt`` (a checkpoint file or a run folder: its latest) as
     zoo model ``name``; returns the model folder. ``command`` (the export command line) is
     recorded in the manifest."""
-    from ssnlib.train.sample import load_generator
+    from ssnlib.train.trainer import build_models
 
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
@@ -163,8 +164,8 @@ def export(ckpt: str | Path, name: str, out: str | Path | None = None, dtype: st
     atomic_write(folder / CONFIG, lambda f: f.write(yaml.safe_dump(
         cfg.to_dict(), sort_keys=False).encode()))
     # the reference strip comes from the shipped (rounded) weights, as a user would load them
-    G = load_generator(path, "ema")
-    G.load_state_dict({k: v.float() for k, v in weights.items()})
+    G = build_models(cfg)[0].eval().requires_grad_(False)
+    load_state(G, {k: v.float() for k, v in weights.items()}, path, model="the run's G_ema")
     _write_reference(folder, G)
     write_json(folder / MANIFEST, _manifest(folder, name, cfg, state, path, G, dtype,
                                             description, launched_as, command))
