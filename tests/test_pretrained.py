@@ -132,23 +132,35 @@ def test_inception_scores_are_recorded_apart_from_the_domain_ones(zoo, monkeypat
     assert "80.5 (500)" in results.render_tables(results.models())
 
 
-def test_target_checks_compute_the_issue_ratios():
-    def model(arch, lam, fid, dist=None):
+def test_target_checks_pair_each_lambda100_with_the_lambda0_of_its_seed_and_start():
+    def model(arch, lam, fid, dist=None, seed=0, init=None, name=""):
         metrics = {"fid": {"fid": fid}}
         if dist is not None:
             metrics["distortion"] = {"distortion": dist}
-        return {"model": {"arch": arch}, "training": {"dataset": "faces", "lambda_D": lam},
-                "metrics": metrics}
-    ms = [model("stylegan2", 0, 10.0), model("ssn", 0, 12.0, 0.02), model("ssn", 100, 16.5,
-                                                                           0.003)]
+        return {"name": name or f"{arch}-{lam}-{seed}-{init}", "model": {"arch": arch},
+                "training": {"dataset": "faces", "lambda_D": lam, "seed": seed, "init": init,
+                             "distortion_mode": "outside"}, "metrics": metrics}
+    ms = [model("stylegan2", 0, 10.0), model("ssn", 0, 12.0, 0.02),
+          model("ssn", 100, 16.5, 0.003), model("ssn", 0, 20.0, 0.03, seed=1),
+          model("ssn", 100, 22.0, 0.003, seed=1), model("ssn", 100, 9.0, 0.001, init="t.pt")]
     checks = results.target_checks(ms)
-    assert checks["fid_ssn0_vs_stylegan2"]["ratio"] == pytest.approx(1.2)
-    assert checks["fid_ssn0_vs_stylegan2"]["pass"] is True
-    assert checks["distortion_cut_at_100"]["ratio"] == pytest.approx(20 / 3)
-    assert checks["distortion_cut_at_100"]["pass"] is True
-    assert checks["fid_rise_at_100"]["ratio"] == pytest.approx(1.375)
-    assert checks["fid_rise_at_100"]["pass"] is False
-    assert results.target_checks(ms[:1])["distortion_cut_at_100"]["pass"] is None
+    by = {(c["key"], c["models"][0]): c for c in checks}
+    assert by["fid_ssn0_vs_stylegan2", "ssn-0-0-None"]["ratio"] == pytest.approx(1.2)
+    assert by["fid_ssn0_vs_stylegan2", "ssn-0-0-None"]["pass"] is True
+    assert by["fid_ssn0_vs_stylegan2", "ssn-0-1-None"]["pass"] is False      # 2.0x
+    assert by["distortion_cut_at_100", "ssn-100-0-None"]["ratio"] == pytest.approx(20 / 3)
+    assert by["distortion_cut_at_100", "ssn-100-0-None"]["pass"] is True
+    assert by["fid_rise_at_100", "ssn-100-0-None"]["ratio"] == pytest.approx(1.375)
+    assert by["fid_rise_at_100", "ssn-100-0-None"]["pass"] is False
+    # seed 1 is compared with seed 1's lambda_D = 0, not seed 0's
+    assert by["distortion_cut_at_100", "ssn-100-1-None"]["ratio"] == pytest.approx(10)
+    assert by["fid_rise_at_100", "ssn-100-1-None"]["models"] == ["ssn-100-1-None",
+                                                                  "ssn-0-1-None"]
+    # a transferred run has no transferred lambda_D = 0 to compare with: not measured
+    assert by["distortion_cut_at_100", "ssn-100-0-t.pt"]["pass"] is None
+    # no energy recorded: not measured, never a pass
+    assert by["energy_inside_at_100", "ssn-100-0-None"]["pass"] is None
+    assert [c["pass"] for c in results.target_checks(ms[2:3])] == [None, None, None]
 
 
 def test_covering_blocks_takes_the_fullest_and_every_large_share():

@@ -65,12 +65,29 @@ def weighting(m: dict) -> str:
     return m["training"].get("distortion_mode", "outside")
 
 
+def start(m: dict) -> str:
+    """How a model's training began: ``scratch`` (fresh weights) or ``transfer`` (from a
+    StyleGAN2 through ``ssn transfer``, the paper's section 3.4 protocol)."""
+    return "transfer" if m["training"].get("init") else "scratch"
+
+
+def recipe(m: dict) -> tuple[str, str, str]:
+    """What a model shares with the runs it is compared against: dataset, architecture, start."""
+    return m["training"]["dataset"], m["model"]["arch"], start(m)
+
+
 def label(m: dict) -> str:
     arch = {"stylegan2": "StyleGAN2", "ssn": "SSN", "spade": "SPADE"}[m["model"]["arch"]]
     if m["model"]["arch"] == "stylegan2":
         return f"Baseline {arch}"
-    lam = m["training"]["lambda_D"]
-    return f"{arch}, λ_D = {lam:g}" + (f" ({weighting(m)})" if lam > 0 else "")
+    lam, notes = m["training"]["lambda_D"], []
+    if lam > 0:
+        notes.append(weighting(m))
+    if start(m) == "transfer":
+        notes.append("from StyleGAN2")
+    if m["training"].get("seed", 0):
+        notes.append(f"seed {m['training']['seed']}")
+    return f"{arch}, λ_D = {lam:g}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -82,36 +99,49 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def _find(ms: list[dict], dataset: str, arch: str, lam: float | None = None,
-          mode: str | None = None) -> dict | None:
+          mode: str | None = None, seed: int | None = 0, begin: str = "scratch") -> dict | None:
     for m in ms:
         if (m["training"]["dataset"] == dataset and m["model"]["arch"] == arch
                 and (lam is None or m["training"]["lambda_D"] == lam)
-                and (mode is None or weighting(m) == mode)):
+                and (mode is None or weighting(m) == mode)
+                and (seed is None or m["training"].get("seed", 0) == seed)
+                and start(m) == begin):
             return m
     return None
 
 
-def target_checks(ms: list[dict]) -> dict[str, dict]:
-    """The issue's three targets on the faces models: each with its ratio and pass/fail
-    (``None`` when a needed model or score is missing)."""
-    # lambda_D = 100 trained with the weighting the metric uses, where one is shipped
-    sg2, s0 = _find(ms, "faces", "stylegan2"), _find(ms, "faces", "ssn", 0)
-    s100 = _find(ms, "faces", "ssn", 100, "outside") or _find(ms, "faces", "ssn", 100)
-    out = {}
+def _check(key: str, models: list[dict], ratio: float | None) -> dict:
+    limit = TARGETS[key][1]
+    ok = None if ratio is None or math.isnan(ratio) else bool(
+        ratio <= limit if key.startswith("fid") else ratio >= limit)
+    return {"key": key, "what": TARGETS[key][0], "models": [m["name"] for m in models],
+            "ratio": ratio, "pass": ok}
 
-    def check(key, ratio, ok):
-        out[key] = {"what": TARGETS[key][0], "ratio": ratio,
-                    "pass": None if ratio is None or math.isnan(ratio) else bool(ok(ratio))}
 
-    limit = {k: v[1] for k, v in TARGETS.items()}
-    check("fid_ssn0_vs_stylegan2", score(s0, "fid") / score(sg2, "fid") if s0 and sg2 else None,
-          lambda r: r <= limit["fid_ssn0_vs_stylegan2"])
-    check("distortion_cut_at_100", score(s0, "distortion") / score(s100, "distortion")
-          if s0 and s100 else None, lambda r: r >= limit["distortion_cut_at_100"])
-    check("fid_rise_at_100", score(s100, "fid") / score(s0, "fid") if s0 and s100 else None,
-          lambda r: r <= limit["fid_rise_at_100"])
-    check("energy_inside_at_100", score(s100, "locality", "energy_inside") if s100 else None,
-          lambda r: r >= limit["energy_inside_at_100"])
+def target_checks(ms: list[dict]) -> list[dict]:
+    """The issue's targets on the faces models, one check per target and comparison: every
+    lambda_D = 100 SSN trained with the metric's weighting (``outside``; ``radial`` only where
+    none is shipped) against the lambda_D = 0 SSN of the same seed and start. Each check has
+    ``key``, ``what``, ``models``, ``ratio`` and ``pass`` (``None`` when a score is missing)."""
+    out = []
+    sg2 = _find(ms, "faces", "stylegan2")
+    for s0 in [m for m in ms if recipe(m) == ("faces", "ssn", "scratch")
+               and m["training"]["lambda_D"] == 0]:
+        ratio = score(s0, "fid") / score(sg2, "fid") if sg2 else None
+        out.append(_check("fid_ssn0_vs_stylegan2", [s0] + ([sg2] if sg2 else []), ratio))
+    s100s = [m for m in ms if m["training"]["dataset"] == "faces" and m["model"]["arch"] == "ssn"
+             and m["training"]["lambda_D"] == 100]
+    s100s = [m for m in s100s if weighting(m) == "outside"] or s100s
+    for s100 in s100s:
+        s0 = _find(ms, "faces", "ssn", 0, seed=s100["training"].get("seed", 0),
+                   begin=start(s100))
+        pair = [s100] + ([s0] if s0 else [])
+        out.append(_check("distortion_cut_at_100", pair, score(s0, "distortion") /
+                          score(s100, "distortion") if s0 else None))
+        out.append(_check("fid_rise_at_100", pair,
+                          score(s100, "fid") / score(s0, "fid") if s0 else None))
+        out.append(_check("energy_inside_at_100", [s100],
+                          score(s100, "locality", "energy_inside")))
     return out
 
 
@@ -180,11 +210,13 @@ def render_tables(ms: list[dict]) -> str:
     out += _table2(ms, "faces")
     out += ["", "### Skylines (the paper's LSUN Churches column)", ""]
     out += _table2(ms, "skylines")
-    out += ["", "### Targets (faces)", "", "| Target | Ratio | Result |", "| --- | --- | --- |"]
-    for check in target_checks(ms).values():
+    out += ["", "### Targets (faces)", "", "| Target | Models | Ratio | Result |",
+            "| --- | --- | --- | --- |"]
+    for check in target_checks(ms):
         result = {None: "not measured", True: "pass", False: "**fail**"}[check["pass"]]
         ratio = "–" if check["ratio"] is None else f"{check['ratio']:.2f}"
-        out.append(f"| {check['what']} | {ratio} | {result} |")
+        names = " vs ".join(f"`{n}`" for n in check["models"])
+        out.append(f"| {check['what']} | {names} | {ratio} | {result} |")
     out += ["", "Sample counts per metric: " + "; ".join(_counts(ms)) + ".", "",
             "![FID against distortion](pareto.png)", "",
             "![Training images and each model's reference seeds 0-7](samples.png)"]
@@ -200,21 +232,26 @@ def plot_pareto(ms: list[dict], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    series = (("ssn", "radial", "o", "C0", "SSN, radial-trained"),
-              ("ssn", "outside", "D", "C2", "SSN, outside-trained"),
-              ("spade", None, "s", "C3", "SPADE"))
-    for arch, mode, marker, colour, name in series:
-        # lambda_D = 0 trains no penalty, so it starts both SSN curves
+    series = (("ssn", "radial", "scratch", "o", "C0", "SSN, radial-trained"),
+              ("ssn", "outside", "scratch", "D", "C2", "SSN, outside-trained"),
+              ("ssn", "outside", "transfer", "^", "C1", "SSN from StyleGAN2, outside"),
+              ("spade", None, "scratch", "s", "C3", "SPADE"))
+    for arch, mode, begin, marker, colour, name in series:
+        # lambda_D = 0 trains no penalty, so it starts both SSN curves of its start
         pts = [(score(m, "distortion"), score(m, "fid"), m["training"]["lambda_D"])
-               for m in ms if m["training"]["dataset"] == "faces" and m["model"]["arch"] == arch
+               for m in ms if recipe(m) == ("faces", arch, begin)
                and (mode is None or m["training"]["lambda_D"] == 0 or weighting(m) == mode)]
         pts = [p for p in pts if not (math.isnan(p[0]) or math.isnan(p[1]))]
         if len(pts) < (2 if mode == "outside" else 1):
             continue
-        pts.sort(key=lambda p: (p[2], p[0]))
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, color=colour,
-                label=name)
-        for d, f, lam in pts:
+        # every seed a point, the curve through each lambda_D's mean
+        lams = sorted({p[2] for p in pts})
+        mean = [[sum(p[i] for p in pts if p[2] == lam) / sum(p[2] == lam for p in pts)
+                 for lam in lams] for i in (0, 1)]
+        ax.plot(*mean, marker=marker, color=colour, label=name)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, color=colour, alpha=0.4,
+                mfc="none")
+        for d, f, lam in zip(*mean, lams, strict=True):
             ax.annotate(f"λ={lam:g}", (d, f), textcoords="offset points", xytext=(4, 4),
                         fontsize=8)
     sg2 = _find(ms, "faces", "stylegan2")
