@@ -25,10 +25,13 @@ from ssnlib.zoo import pretrained, results
 
 # What issues 9 and 10 ship: the faces lambda_D sweep with its baselines, and skylines; and
 # issue 17's retrain with eq. 2's uniform (outside) weighting, lambda_D 100 on two seeds, 1000.
-EXPECTED = ["faces32-spade-ld0", "faces32-ssn-ld0", "faces32-ssn-ld10", "faces32-ssn-ld100",
-            "faces32-ssn-ld100-outside", "faces32-ssn-ld100-outside-seed1", "faces32-ssn-ld1000",
-            "faces32-ssn-ld1000-outside", "faces32-ssn-ld300", "faces32-stylegan2",
-            "skylines32-ssn-ld0", "skylines32-ssn-ld100", "skylines32-stylegan2"]
+EXPECTED = ["faces32-spade-ld0", "faces32-ssn-ld0", "faces32-ssn-ld0-seed1",
+            "faces32-ssn-ld0-transfer", "faces32-ssn-ld10", "faces32-ssn-ld10-outside",
+            "faces32-ssn-ld100", "faces32-ssn-ld100-outside", "faces32-ssn-ld100-outside-seed1",
+            "faces32-ssn-ld100-transfer", "faces32-ssn-ld1000", "faces32-ssn-ld1000-outside",
+            "faces32-ssn-ld300", "faces32-ssn-ld300-outside", "faces32-stylegan2",
+            "skylines32-ssn-ld0", "skylines32-ssn-ld100", "skylines32-ssn-ld100-outside",
+            "skylines32-stylegan2"]
 NAMES = pretrained.names()
 SPATIAL = [n for n in NAMES if "stylegan2" not in n]
 
@@ -146,8 +149,10 @@ GALLERIES = sorted(pretrained.ZOO_DIR.glob("*/gallery-*.json"))
 
 def test_the_part_galleries_are_shipped():
     assert [f"{p.parent.name}/{p.name}" for p in GALLERIES] == [
-        "faces32-ssn-ld0/gallery-hair.json", "faces32-ssn-ld100/gallery-hair.json",
-        "skylines32-ssn-ld0/gallery-tower.json", "skylines32-ssn-ld100/gallery-tower.json"]
+        "faces32-ssn-ld0/gallery-hair.json", "faces32-ssn-ld100-outside/gallery-hair.json",
+        "faces32-ssn-ld100/gallery-hair.json", "skylines32-ssn-ld0/gallery-tower.json",
+        "skylines32-ssn-ld100-outside/gallery-tower.json",
+        "skylines32-ssn-ld100/gallery-tower.json"]
 
 
 @pytest.mark.parametrize("path", GALLERIES, ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -110,6 +110,13 @@ def _find(ms: list[dict], dataset: str, arch: str, lam: float | None = None,
     return None
 
 
+def baseline(ms: list[dict], m: dict) -> dict | None:
+    """The lambda_D = 0 model that ``m`` is compared against: same dataset, architecture, seed
+    and start (scratch or transfer); lambda_D = 0 trains no penalty, so any weighting."""
+    return _find(ms, m["training"]["dataset"], m["model"]["arch"], 0,
+                 seed=m["training"].get("seed", 0), begin=start(m))
+
+
 def _check(key: str, models: list[dict], ratio: float | None) -> dict:
     limit = TARGETS[key][1]
     ok = None if ratio is None or math.isnan(ratio) else bool(
@@ -133,8 +140,7 @@ def target_checks(ms: list[dict]) -> list[dict]:
              and m["training"]["lambda_D"] == 100]
     s100s = [m for m in s100s if weighting(m) == "outside"] or s100s
     for s100 in s100s:
-        s0 = _find(ms, "faces", "ssn", 0, seed=s100["training"].get("seed", 0),
-                   begin=start(s100))
+        s0 = baseline(ms, s100)
         pair = [s100] + ([s0] if s0 else [])
         out.append(_check("distortion_cut_at_100", pair, score(s0, "distortion") /
                           score(s100, "distortion") if s0 else None))
@@ -223,15 +229,12 @@ def render_tables(ms: list[dict]) -> str:
     return "\n".join(out)
 
 
-def plot_pareto(ms: list[dict], path: str | Path) -> Path:
-    """FID against distortion for the spatial faces models (ours, left) and the paper's
-    Table 2 (right), log-scaled distortion, points labelled by lambda_D."""
-    import matplotlib
+def draw_pareto(ax, bx, ms: list[dict]) -> None:
+    """FID against distortion on two matplotlib axes: the spatial faces models on ``ax``
+    (every seed a faint point, each series' curve through the mean at each lambda_D) and the
+    paper's Table 2 on ``bx``; log-scaled distortion, points labelled by lambda_D."""
+    import matplotlib.ticker
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     series = (("ssn", "radial", "scratch", "o", "C0", "SSN, radial-trained"),
               ("ssn", "outside", "scratch", "D", "C2", "SSN, outside-trained"),
               ("ssn", "outside", "transfer", "^", "C1", "SSN from StyleGAN2, outside"),
@@ -252,8 +255,11 @@ def plot_pareto(ms: list[dict], path: str | Path) -> Path:
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, color=colour, alpha=0.4,
                 mfc="none")
         for d, f, lam in zip(*mean, lams, strict=True):
-            ax.annotate(f"λ={lam:g}", (d, f), textcoords="offset points", xytext=(4, 4),
-                        fontsize=8)
+            if lam == 0 and (mode, begin) == ("outside", "scratch"):
+                continue                       # the radial curve's lambda_D = 0, labelled
+            # radial labels below their points, the rest above: the curves cross
+            ax.annotate(f"λ={lam:g}", (d, f), textcoords="offset points", fontsize=8,
+                        xytext=(4, -11) if mode == "radial" else (4, 4))
     sg2 = _find(ms, "faces", "stylegan2")
     if sg2 is not None and not math.isnan(score(sg2, "fid")):
         ax.axhline(score(sg2, "fid"), color="gray", ls="--", label="StyleGAN2 FID")
@@ -263,19 +269,30 @@ def plot_pareto(ms: list[dict], path: str | Path) -> Path:
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.legend(fontsize=8)
     lams = sorted(PAPER_TABLE2)
     bx.plot([PAPER_TABLE2[k][2] for k in lams], [PAPER_TABLE2[k][0] for k in lams], "o-",
-            color="C0", label="SSN")
+            color="k", label="SSN (paper)")
     for k in lams:
         # lambda_D = 0 and 1 share a distortion: one label above, one below the point
         bx.annotate(f"λ={k:g}", (PAPER_TABLE2[k][2], PAPER_TABLE2[k][0]),
                     textcoords="offset points", xytext=(4, -10 if k == 0 else 4), fontsize=8)
-    bx.axhline(PAPER_TABLE1["faces"]["stylegan2"][0], color="gray", ls="--",
-               label="StyleGAN2 FID")
+    bx.axhline(PAPER_TABLE1["faces"]["stylegan2"][0], color="gray", ls="--")
     bx.set(xscale="log", xlabel="distortion (paper, log)", ylabel="FID (paper)",
            title="Paper, Table 2: FFHQ 256 px")
-    bx.legend(fontsize=8)
+    # one legend for both panels, below them, where it hides no point
+    (h1, n1), (h2, n2) = ax.get_legend_handles_labels(), bx.get_legend_handles_labels()
+    ax.figure.legend(h1 + h2, n1 + n2, loc="outside lower center", ncols=3, fontsize=8)
+
+
+def plot_pareto(ms: list[dict], path: str | Path) -> Path:
+    """``draw_pareto`` saved as a PNG for RESULTS.md."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.6), layout="constrained")
+    draw_pareto(ax, bx, ms)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
