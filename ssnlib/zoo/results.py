@@ -265,6 +265,7 @@ def draw_pareto(ax, bx, ms: list[dict]) -> None:
         ax.axhline(score(sg2, "fid"), color="gray", ls="--", label="StyleGAN2 FID")
     ax.set(xscale="log", xlabel="distortion (ours, log)", ylabel="domain FID (ours)",
            title="Ours: 32 px cartoon faces")
+    ax.margins(x=0.1, y=0.1)                             # room for the labels at the edges
     # a narrow log range: label 1, 2 and 5 times each power of ten, no crowded minor labels
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
