@@ -407,8 +407,9 @@ plotting.show(fig)
 # The `BlockPicker` (`ssnlib.widgets`) resamples the blocks you click. Below, two pickers
 # with the same seed, hence the same $z$ and noise, on the $\lambda_D = 0$ model and the
 # uniformly trained $\lambda_D = 100$ one (`faces32-ssn-ld100-outside`, as are the
-# $\lambda_D = 100$ curves of the next two sections); the cell selects two blocks of the lower face (blocks 9 and 10)
-# and clicks *Resample*, so the same fresh values go into the same blocks of both models.
+# $\lambda_D = 100$ curves of the next two sections); the cell selects two blocks of the
+# lower face (blocks 9 and 10) and clicks *Resample*, so the same fresh values go into the
+# same blocks of both models.
 # Each picker shows the new image, the one before with the resampled blocks outlined, and a
 # heat map of the change; its status line measures how much of the change stayed inside.
 # In JupyterLab the pickers are live; in the book they show the state the cell left.

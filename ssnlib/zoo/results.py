@@ -280,6 +280,7 @@ def draw_pareto(ax, bx, ms: list[dict]) -> None:
     bx.axhline(PAPER_TABLE1["faces"]["stylegan2"][0], color="gray", ls="--")
     bx.set(xscale="log", xlabel="distortion (paper, log)", ylabel="FID (paper)",
            title="Paper, Table 2: FFHQ 256 px")
+    bx.margins(x=0.12, y=0.1)
     # one legend for both panels, below them, where it hides no point
     (h1, n1), (h2, n2) = ax.get_legend_handles_labels(), bx.get_legend_handles_labels()
     ax.figure.legend(h1 + h2, n1 + n2, loc="outside lower center", ncols=3, fontsize=8)
