@@ -163,6 +163,16 @@ def test_target_checks_pair_each_lambda100_with_the_lambda0_of_its_seed_and_star
     assert [c["pass"] for c in results.target_checks(ms[2:3])] == [None, None, None]
 
 
+def test_results_say_which_path_length_weight_each_model_trained_with():
+    def model(name, pl):
+        return {"name": name, "training": {"pl_weight": pl}}
+    one = results._path_length_note([model("a", 0.0), model("b", 0.0)])
+    assert "0 for all 2 models" in one and "not comparable" in one
+    mixed = results._path_length_note([model("a", 0.0), model("b", 2.0), model("c", 0.0)])
+    assert "0 for `a`, `c`; 2 for `b`" in mixed
+    assert "not comparable" not in results._path_length_note([model("b", 2.0)])
+
+
 def test_covering_blocks_takes_the_fullest_and_every_large_share():
     grid = BlockGrid(4, 4, 32, 32)
     mask = torch.zeros(32, 32, dtype=torch.bool)

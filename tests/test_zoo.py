@@ -55,6 +55,8 @@ def test_manifest_is_complete(name):
             cfg.reg.distortion_mode) == (m["model"]["arch"], t["resolution"], t["lambda_D"],
                                          t["distortion_mode"])
     assert t["steps"] == cfg.steps and t["images_seen"] == cfg.steps * cfg.batch
+    assert (t["seed"], t["init"], t["pl_weight"]) == (cfg.seed, cfg.model.init or None,
+                                                      cfg.reg.pl_weight)
     assert t["wall_time_s"] > 60 and t["device"] == "cpu"
     assert re.fullmatch(r"[0-9a-f]{40}", e["commit"]) and e["torch"]
     assert w["bytes"] == (folder / pretrained.WEIGHTS).stat().st_size <= 15 * 2**20
@@ -149,10 +151,10 @@ GALLERIES = sorted(pretrained.ZOO_DIR.glob("*/gallery-*.json"))
 
 def test_the_part_galleries_are_shipped():
     assert [f"{p.parent.name}/{p.name}" for p in GALLERIES] == [
-        "faces32-ssn-ld0/gallery-hair.json", "faces32-ssn-ld100-outside/gallery-hair.json",
-        "faces32-ssn-ld100/gallery-hair.json", "skylines32-ssn-ld0/gallery-tower.json",
-        "skylines32-ssn-ld100-outside/gallery-tower.json",
-        "skylines32-ssn-ld100/gallery-tower.json"]
+        "faces32-ssn-ld0/gallery-hair.json", "faces32-ssn-ld100/gallery-hair.json",
+        "faces32-ssn-ld100-outside/gallery-hair.json", "skylines32-ssn-ld0/gallery-tower.json",
+        "skylines32-ssn-ld100/gallery-tower.json",
+        "skylines32-ssn-ld100-outside/gallery-tower.json"]
 
 
 @pytest.mark.parametrize("path", GALLERIES, ids=lambda p: f"{p.parent.name}/{p.stem}")

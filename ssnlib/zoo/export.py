@@ -131,7 +131,7 @@ def _manifest(folder: Path, name: str, cfg, state: dict, path: Path, G, dtype: s
             "steps": state["step"], "images_seen": state["images_seen"],
             "batch": cfg.batch, "lambda_D": cfg.reg.distortion_weight,
             "distortion_mode": cfg.reg.distortion_mode,
-            "seed": cfg.seed, "init": cfg.model.init or None,
+            "seed": cfg.seed, "init": cfg.model.init or None, "pl_weight": cfg.reg.pl_weight,
             "wall_time_s": None if wall is None else round(wall, 1),
             "wall_time_note": "training loop time summed from the run's log.jsonl",
             "device": state["device_type"], "checkpoint": str(path),

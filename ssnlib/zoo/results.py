@@ -208,6 +208,21 @@ def _counts(ms: list[dict]) -> list[str]:
             sorted(seen.items())]
 
 
+def _path_length_note(ms: list[dict]) -> str:
+    """Which path-length weights the models trained with: PPL depends on it."""
+    weights = {}
+    for m in ms:
+        weights.setdefault(m["training"].get("pl_weight"), []).append(f"`{m['name']}`")
+    said = [f"{'not recorded' if w is None else f'{w:g}'} for "
+            + (f"all {len(ms)} models" if len(weights) == 1 else ", ".join(names))
+            for w, names in weights.items()]
+    note = "Path-length regularisation weight in training (`reg.pl_weight`): " + "; ".join(said)
+    if 0 in weights:
+        note += (". PPL of a model trained without it is not comparable with the paper's PPL,"
+                 " which the regulariser lowers")
+    return note + "."
+
+
 def render_tables(ms: list[dict]) -> str:
     """The generated Markdown: Tables 1 and 2, the skylines rows, the targets, sample counts."""
     out = ["### Table 1: StyleGAN2 vs SSN without distortion regularisation", ""]
@@ -224,6 +239,7 @@ def render_tables(ms: list[dict]) -> str:
         names = " vs ".join(f"`{n}`" for n in check["models"])
         out.append(f"| {check['what']} | {names} | {ratio} | {result} |")
     out += ["", "Sample counts per metric: " + "; ".join(_counts(ms)) + ".", "",
+            _path_length_note(ms), "",
             "![FID against distortion](pareto.png)", "",
             "![Training images and each model's reference seeds 0-7](samples.png)"]
     return "\n".join(out)
