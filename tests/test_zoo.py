@@ -26,12 +26,14 @@ from ssnlib.zoo import pretrained, results
 # What issues 9 and 10 ship: the faces lambda_D sweep with its baselines, and skylines; and
 # issue 17's retrain with eq. 2's uniform (outside) weighting, lambda_D 100 on two seeds, 1000.
 EXPECTED = ["faces32-spade-ld0", "faces32-ssn-ld0", "faces32-ssn-ld0-seed1",
-            "faces32-ssn-ld0-transfer", "faces32-ssn-ld10", "faces32-ssn-ld10-outside",
-            "faces32-ssn-ld100", "faces32-ssn-ld100-outside", "faces32-ssn-ld100-outside-seed1",
-            "faces32-ssn-ld100-transfer", "faces32-ssn-ld1000", "faces32-ssn-ld1000-outside",
-            "faces32-ssn-ld300", "faces32-ssn-ld300-outside", "faces32-stylegan2",
-            "skylines32-ssn-ld0", "skylines32-ssn-ld100", "skylines32-ssn-ld100-outside",
-            "skylines32-stylegan2"]
+            "faces32-ssn-ld0-transfer", "faces32-ssn-ld0-transfer-seed1", "faces32-ssn-ld10",
+            "faces32-ssn-ld10-outside", "faces32-ssn-ld100", "faces32-ssn-ld100-outside",
+            "faces32-ssn-ld100-outside-seed1", "faces32-ssn-ld100-transfer",
+            "faces32-ssn-ld100-transfer-seed1", "faces32-ssn-ld1000",
+            "faces32-ssn-ld1000-outside", "faces32-ssn-ld300", "faces32-ssn-ld300-outside",
+            "faces32-stylegan2", "skylines32-ssn-ld0", "skylines32-ssn-ld0-seed1",
+            "skylines32-ssn-ld100", "skylines32-ssn-ld100-outside",
+            "skylines32-ssn-ld100-outside-seed1", "skylines32-stylegan2"]
 NAMES = pretrained.names()
 SPATIAL = [n for n in NAMES if "stylegan2" not in n]
 
