@@ -270,9 +270,9 @@ plotting.show(fig)
 # Our Table 2 comes from the zoo's manifests through `ssnlib.zoo.results`, beside the paper's
 # numbers for the same $\lambda_D$ (FFHQ at 256 px; the scales differ, compare orderings).
 # The manifests' distortion is the uniform outside mean over 1000 samples. Beside the
-# from-scratch models are two trained the paper's way (its section 3.4): a StyleGAN2 trained
+# from-scratch models are four trained the paper's way (its section 3.4): a StyleGAN2 trained
 # first, turned into an SSN by `ssn transfer` (chapter 6), then trained on with
-# $\lambda_D$ = 0 and 100 for the same 40 000 images.
+# $\lambda_D$ = 0 and 100 for the same 40 000 images, on two seeds.
 
 # %%
 ms = [m for m in results.models() if m["training"]["dataset"] == "faces"]
@@ -307,14 +307,14 @@ for check in results.target_checks(ms):
     verdict = {True: "pass", False: "FAIL", None: "not measured"}[check["pass"]]
     print(f"{check['what']}\n    {' vs '.join(check['models'])}: ratio {check['ratio']:.2f}, "
           f"{verdict}")
-print(f"\n{'model':33s} {'against':24s} {'cut':>6s} {'FID x':>6s}")
+print(f"\n{'model':33s} {'against':31s} {'cut':>6s} {'FID x':>6s}")
 for m in ms:
     if m["model"]["arch"] != "ssn" or m["training"]["lambda_D"] == 0:
         continue
     base = results.baseline(ms, m)
     cut = results.score(base, "distortion") / results.score(m, "distortion")
     rise = results.score(m, "fid") / results.score(base, "fid")
-    print(f"{m['name']:33s} {base['name']:24s} {cut:6.2f} {rise:6.2f}")
+    print(f"{m['name']:33s} {base['name']:31s} {cut:6.2f} {rise:6.2f}")
 
 # %% [markdown]
 # The locality columns of the same manifests, from the same 1000 samples: the share of a
@@ -399,8 +399,8 @@ plotting.show(fig)
 #   57.2. At this budget transfer's outcome depends on the run; the paper's runs were far
 #   longer, which our CPU runs cannot test.
 # - **Where the leak sits.** The radial distortion is below the uniform one everywhere, and
-#   more so as $\lambda_D$ grows (radial/uniform about 0.7 at $\lambda_D = 0$, 0.35 to 0.49
-#   at 100, 0.17 at 1000): whatever the weighting, what a regularised model still leaks
+#   more so as $\lambda_D$ grows (radial/uniform 0.62 to 0.72 at $\lambda_D = 0$, 0.28 to
+#   0.49 at 100, 0.17 at 1000): whatever the weighting, what a regularised model still leaks
 #   lies next to the block.
 
 # ## Resampling by hand
