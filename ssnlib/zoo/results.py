@@ -48,15 +48,18 @@ def score(m: dict, metric: str, key: str | None = None) -> float:
     entry = m.get("metrics", {}).get(metric)
     if entry is None:
         return math.nan
-    return float(entry[key or metric])
+    return float(entry.get(key or metric, math.nan))
 
 
 def models(directory: str | Path | None = None) -> list[dict]:
-    """Every zoo manifest, sorted by dataset, architecture and lambda_D."""
+    """Every zoo manifest, sorted by dataset, architecture, lambda_D, weighting (none at
+    lambda_D = 0, which trains no penalty), start and seed."""
     order = {"stylegan2": 0, "ssn": 1, "spade": 2}
     ms = [pretrained.manifest(n, directory) for n in pretrained.names(directory)]
     return sorted(ms, key=lambda m: (m["training"]["dataset"], order[m["model"]["arch"]],
-                                     m["training"]["lambda_D"], weighting(m)))
+                                     m["training"]["lambda_D"],
+                                     weighting(m) if m["training"]["lambda_D"] else "",
+                                     start(m), m["training"].get("seed", 0)))
 
 
 def weighting(m: dict) -> str:
@@ -173,9 +176,10 @@ def _table1(ms: list[dict]) -> list[str]:
 
 
 def _table2(ms: list[dict], dataset: str) -> list[str]:
-    lines = ["| Model | FID | KID | PPL | Distortion (± s.e.) | leak ratio | energy inside "
-             "| part leak rate | images seen | paper FID | paper PPL | paper distortion |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| Model | FID | KID | PPL | Distortion (± s.e.) | radial distortion | leak ratio "
+             "| energy inside | part leak rate | images seen | paper FID | paper PPL "
+             "| paper distortion |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for m in ms:
         if m["training"]["dataset"] != dataset:
             continue
@@ -188,13 +192,15 @@ def _table2(ms: list[dict], dataset: str) -> list[str]:
         spatial = m["model"]["arch"] != "stylegan2"
         se = score(m, "distortion", "distortion_se")
         dist = f"{_fmt(score(m, 'distortion'))} ± {_fmt(se, 2)}" if spatial else "N/A"
+        radial = _fmt(score(m, "distortion", "distortion_radial")) if spatial else "N/A"
         leak = _fmt(score(m, "locality", "leak_ratio")) if spatial else "N/A"
         energy = (_fmt(m["metrics"]["locality"].get("energy_inside", math.nan), 2)
                   if spatial and "locality" in m.get("metrics", {}) else "N/A")
         parts = _fmt(score(m, "parts", "leak_rate")) if spatial else "N/A"
         lines.append(f"| {label(m)} (`{m['name']}`) | {_fmt(score(m, 'fid'))} | "
-                     f"{_fmt(score(m, 'kid'))} | {_fmt(score(m, 'ppl'))} | {dist} | {leak} | "
-                     f"{energy} | {parts} | {m['training']['images_seen']:,} | {' | '.join(p)} |")
+                     f"{_fmt(score(m, 'kid'))} | {_fmt(score(m, 'ppl'))} | {dist} | {radial} | "
+                     f"{leak} | {energy} | {parts} | {m['training']['images_seen']:,} | "
+                     f"{' | '.join(p)} |")
     return lines
 
 
