@@ -347,20 +347,15 @@ print(f"not counted, as in the paper: training the StyleGAN2 itself, "
 # %%
 from ssnlib.zoo import results
 
-
-def pair_key(m):
-    return m["training"]["lambda_D"], results.start(m), m["training"]["seed"]
-
-
-pairs = sorted((m for m in results.models() if results.recipe(m)[:2] == ("faces", "ssn")
-                and (m["training"]["lambda_D"] == 0 or
-                     (m["training"]["lambda_D"] == 100 and
-                      results.weighting(m) == "outside"))), key=pair_key)
+# results.models() comes sorted by lambda_D, start and seed
+pairs = [m for m in results.models() if results.recipe(m)[:2] == ("faces", "ssn")
+         and (m["training"]["lambda_D"] == 0 or
+              (m["training"]["lambda_D"] == 100 and results.weighting(m) == "outside"))]
 print(f"{'model':33s} {'start':>8s} {'seed':>4s} {'FID':>5s} {'distortion':>10s} "
       f"{'energy in':>9s}")
 for m in pairs:
-    lam, begin, seed = pair_key(m)
-    print(f"{m['name']:33s} {begin:>8s} {seed:4d} {results.score(m, 'fid'):5.1f} "
+    print(f"{m['name']:33s} {results.start(m):>8s} {m['training']['seed']:4d} "
+          f"{results.score(m, 'fid'):5.1f} "
           f"{results.score(m, 'distortion'):10.4f} "
           f"{results.score(m, 'locality', 'energy_inside'):9.2f}")
 
