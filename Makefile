@@ -14,11 +14,12 @@ BOOK   := jupyter_book
 VENDOR := $(BOOK)/_vendor
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup test test-lib test-chapters test-browser lint vendor book chapters lab bench clean help
+.PHONY: setup test test-lib test-chapters test-portable test-browser lint vendor book chapters lab bench clean help
 
 help:
 	@echo "make book      build the Jupyter Book into $(BOOK)/_build/html (sets up .venv first)"
 	@echo "make test      ruff, pytest tests/, pytest --nbval chapters/ (sets up .venv first)"
+	@echo "make test-portable the chapters (nbval) and tests again as on an AVX2 and a pre-AVX CPU"
 	@echo "make test-browser  build the book and check every page in headless Chromium"
 	@echo "make chapters  re-execute every chapter on CPU and rewrite the .ipynb twins"
 	@echo "make lab       JupyterLab on the chapters"
@@ -44,6 +45,11 @@ test-chapters: setup
 	$(PY) -m pytest --nbval chapters/
 
 test: lint test-lib test-chapters
+
+# The stored outputs must pass on a reader's CPU, not only on the one that wrote them: nbval
+# and the tests again with PyTorch's kernels held to AVX2 (2 threads) and to no AVX (1 thread).
+test-portable: setup
+	$(PY) tools/portable.py
 
 chapters: setup
 	$(PY) tools/chapters.py execute

@@ -88,8 +88,9 @@ import torch.nn.functional as F
 from ssnlib import diagnostics as dg
 from ssnlib import plotting
 from ssnlib.layers import ModulatedConv2d, SpatiallyModulatedConv2d
+from ssnlib.utils import rounding
 
-torch.set_num_threads(1)   # the same floating-point sums, hence the same digits, everywhere
+torch.set_num_threads(1)   # small work: one thread is as fast and leaves cores free
 plotting.use_book_style()  # fonts and figure widths that read well in the book
 
 torch.manual_seed(0)
@@ -152,7 +153,7 @@ for up in (False, True):
         h, v = torch.randn(2, 8, 16, 16), torch.randn(2, 6)
         a, b = sg2(h, v), ssn(h, v[:, :, None, None].expand(-1, -1, 4, 4))
     print(f"upsample={up!s:5s}: output {tuple(a.shape)}, largest |StyleGAN2 - SSN| "
-          f"{(a - b).abs().max():.1e} (outputs of size {a.abs().mean():.2f})")
+          f"{rounding((a - b).abs().max(), 1e-5)} (outputs of size {a.abs().mean():.2f})")
 
 # %% [markdown]
 # ## The up-sampling layer

@@ -34,7 +34,7 @@ from ssnlib import plotting, zoo
 from ssnlib.blocks import BlockGrid
 from ssnlib.losses import distortion_penalty, distortion_weights, eq2_factor
 
-torch.set_num_threads(1)   # the same floating-point sums, hence the same digits, everywhere
+torch.set_num_threads(1)   # small work: one thread is as fast and leaves cores free
 plotting.use_book_style()  # fonts and figure widths that read well in the book
 
 # %% [markdown]

@@ -32,7 +32,7 @@ import torch
 
 from ssnlib import plotting, zoo
 from ssnlib.transfer import stylegan2_to_ssn
-from ssnlib.utils import chapter_device, get_profile, image_grid
+from ssnlib.utils import chapter_device, get_profile, image_grid, rounding
 
 plotting.use_book_style()  # fonts and figure widths that read well in the book
 torch.set_num_threads(1)
@@ -114,7 +114,7 @@ for name in [n for n in zoo.names() if "stylegan2" in n]:
     z_equal = z[:, :, None, None].expand(-1, -1, 4, 4)   # [16, z_dim, 4, 4]
     with torch.no_grad():
         err = (S(z_equal, noise=noise) - G(z, noise=noise)).abs().max().item()
-    print(f"{name:21s} max |SSN(equal blocks) - StyleGAN2| = {err:.1e}")
+    print(f"{name:21s} max |SSN(equal blocks) - StyleGAN2| {rounding(err, 1e-4)}")
 
 # %% [markdown]
 # The gain is not a detail. Open it a little and the equality breaks, and
@@ -135,8 +135,8 @@ with torch.no_grad():
         diff = (ssn(z_equal, noise=noise) - reference).abs().amax((0, 1))
         inside = diff[8:-8, 8:-8].max().item()                  # [32, 32] map
         diff[8:-8, 8:-8] = 0
-        print(f"gain {gain:4}: border {diff.max().item():.1e}, "
-              f"centre {inside:.1e}")
+        print(f"gain {gain:4}: border {rounding(diff.max(), 1e-4)}, "
+              f"centre {rounding(inside, 1e-4)}")
     ssn.encoder.gain.zero_()
 
 # %% [markdown]

@@ -214,47 +214,56 @@ class MagnitudeToy:
     losses: list[float]
 
     def __call__(self, h: torch.Tensor) -> torch.Tensor:
-        """h [N, 1, H, W] -> the layer's output [N, 1, H, W]."""
-        x = self.gain * h + self.bias_map
+        """h [N, 1, H, W] -> the layer's output [N, 1, H, W] (in B's dtype, float64)."""
+        x = self.gain * h.to(self.bias_map.dtype) + self.bias_map
         if self.norm == "instance":
             return self.gamma * F.instance_norm(F.leaky_relu(x, 0.2)) + self.beta
         return self.gamma * F.leaky_relu(x, 0.2) / abs(self.gain) + self.beta
 
 
 def magnitude_toy(norm: str = "instance", size: int = 32, steps: int = 800, lr: float = 0.1,
-                  batch: int = 16, m_min: float = 0.1, seed: int = 0) -> MagnitudeToy:
+                  batch: int = 16, m_min: float = 0.1, huber: float = 0.1,
+                  seed: int = 0) -> MagnitudeToy:
     """Train a one-channel layer to pass a global magnitude through a normalisation.
 
     The input is ``h = m * u``, u an [size, size] map of i.i.d. N(0, 1) values (the content)
     and m a magnitude, log-uniform in [m_min, 1] (the signal strength an earlier layer wants
     to pass on). The target is what the layer would output without normalising,
     ``leaky_relu(m * u)``. The layer owns a gain, a bias *map* B (one number per pixel, near
-    zero at the start) and the output affine gamma, beta; the loss is the mean absolute
-    error, which, like a discriminator, forgives one wrong pixel more than a dimmed image.
+    zero at the start) and the output affine gamma, beta; the loss is the Huber loss (absolute
+    error beyond ``huber``, squared below), which, like a discriminator, forgives one wrong
+    pixel more than a dimmed image.
 
     Instance norm divides by the actual statistics, so m is lost unless something else in the
     map dominates them: the layer learns to grow one large spike in B (a droplet), whose fixed
     energy makes the denominator nearly independent of m. Dividing by the expected statistics
-    (|gain|, StyleGAN2's demodulation for unit-variance input) passes m as it is; B stays small.
-    Deterministic for a seed (CPU, Adam, ``steps`` steps)."""
+    (|gain|, StyleGAN2's demodulation for unit-variance input) passes m as it is; B decays.
+
+    Deterministic for a seed (CPU, Adam, ``steps`` steps), and the same on every CPU to far
+    more digits than a chapter prints: it trains in float64 (the draws are the float32 run's
+    numbers, promoted) with a loss smooth at its optimum. The plain absolute error's sign
+    gradients, which Adam rescales to full steps, let rounding differences between CPUs'
+    kernels grow into the second digit within a few hundred steps, even in float64."""
     if norm not in ("instance", "expected"):
         raise ValueError(f"norm must be 'instance' or 'expected', got {norm!r}")
     g = torch.Generator().manual_seed(seed)
-    bias_map = (1e-3 * torch.randn(1, 1, size, size, generator=g)).requires_grad_()
-    gain, gamma, beta = (torch.ones(1, requires_grad=True), torch.ones(1, requires_grad=True),
-                         torch.zeros(1, requires_grad=True))
+    f64 = torch.float64
+    bias_map = (1e-3 * torch.randn(1, 1, size, size, generator=g).to(f64)).requires_grad_()
+    gain, gamma, beta = (torch.ones(1, dtype=f64, requires_grad=True),
+                         torch.ones(1, dtype=f64, requires_grad=True),
+                         torch.zeros(1, dtype=f64, requires_grad=True))
     opt = torch.optim.Adam([bias_map, gain, gamma, beta], lr=lr)
     losses = []
     with torch.enable_grad():
         for _ in range(steps):
-            m = torch.exp(torch.rand(batch, 1, 1, 1, generator=g) * math.log(m_min))
-            u = torch.randn(batch, 1, size, size, generator=g)
+            m = torch.exp(torch.rand(batch, 1, 1, 1, generator=g).to(f64) * math.log(m_min))
+            u = torch.randn(batch, 1, size, size, generator=g).to(f64)
             x = F.leaky_relu(gain * m * u + bias_map, 0.2)
             if norm == "instance":
                 y = gamma * F.instance_norm(x) + beta
             else:
                 y = gamma * x / gain.abs() + beta
-            loss = (y - F.leaky_relu(m * u, 0.2)).abs().mean()
+            loss = F.smooth_l1_loss(y, F.leaky_relu(m * u, 0.2), beta=huber)
             opt.zero_grad()
             loss.backward()
             opt.step()

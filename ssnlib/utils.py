@@ -92,6 +92,15 @@ def assert_shape(name: str, x: torch.Tensor, shape: Sequence[int | None]) -> Non
         raise ValueError(f"{name} must have shape [{want}], got {list(x.shape)}")
 
 
+def rounding(x: float, bound: float) -> str:
+    """Print a difference that should be floating-point rounding: ``"< 1e-05"`` when ``|x|``
+    is below ``bound``, else ``x`` itself (``"3.2e-02"``). Rounding's own digits differ
+    between CPUs' kernels and thread counts; the bound does not, and a real error still
+    shows, so a chapter's stored output passes on any machine and fails on a wrong one."""
+    x = abs(float(x))
+    return f"< {bound:.0e}" if x < bound else f"{x:.1e}"
+
+
 def to_uint8(image: torch.Tensor) -> np.ndarray:
     """One image [3, H, W] in [-1, 1] -> uint8 array [H, W, 3] (rounded to the nearest level,
     so the procedural data's own levels ``u8 / 127.5 - 1`` map back exactly)."""

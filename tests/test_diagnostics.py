@@ -64,7 +64,7 @@ def test_spike_table_is_deterministic_and_covers_every_layer():
 
 def test_instance_norm_learns_a_spike_and_demodulation_does_not():
     """The droplet mechanism, deterministic for a seed: under instance norm the bias map
-    concentrates its energy in one pixel; under expected statistics it stays flat."""
+    concentrates its energy in one pixel; under expected statistics it decays to nothing."""
     inst = dg.magnitude_toy("instance", steps=400, seed=1)
     expd = dg.magnitude_toy("expected", steps=400, seed=1)
     assert inst.losses == dg.magnitude_toy("instance", steps=400, seed=1).losses
@@ -73,7 +73,8 @@ def test_instance_norm_learns_a_spike_and_demodulation_does_not():
         e = (b - b.mean()).pow(2).flatten()
         return float(e.max() / e.sum())
 
-    assert spike(inst.bias_map) > 0.5 and spike(expd.bias_map) < 0.05
+    assert spike(inst.bias_map) > 0.5 and inst.bias_map.abs().max() > 5
+    assert expd.bias_map.abs().max() < 1e-3           # it started at 1e-3 noise
     assert expd.losses[-1] < inst.losses[-1]
     # the spike carries the magnitude through instance norm: output scales with m elsewhere
     u = torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(9))

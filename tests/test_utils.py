@@ -67,3 +67,9 @@ def test_image_grid_gray_and_bad_shapes():
         utils.image_grid(torch.zeros(3, 8, 8))
     with pytest.raises(ValueError, match="shape"):
         utils.image_grid(torch.zeros(1, 4, 8, 8))
+
+
+def test_rounding_prints_a_bound_for_rounding_and_the_value_for_a_real_error():
+    assert utils.rounding(3.6e-6, 1e-4) == utils.rounding(-9.9e-5, 1e-4) == "< 1e-04"
+    assert utils.rounding(torch.tensor(0.055), 1e-4) == "5.5e-02"
+    assert utils.rounding(1e-4, 1e-4) == "1.0e-04"          # the bound itself is not below it
