@@ -168,6 +168,24 @@ def test_resume_continues_bit_for_bit(tmp_path):
     assert not torch.equal(states(first)["G.style.1.weight"], a["G.style.1.weight"])
 
 
+def test_a_checkpoint_from_another_device_resumes_with_a_fresh_random_stream(tmp_path):
+    """How a GPU continues a CPU run (and back): weights, optimisers and step load onto this
+    device; the training generator's state, which is device-specific, is re-seeded."""
+    first = train(tiny(tmp_path, "steps=4", "ckpt_every=100"))
+    path = tmp_path / "ckpt-00000004.pt"
+    state = load_checkpoint(path)
+    state["device_type"] = "cuda"                          # as a GPU installment writes it
+    torch.save(state, path)
+    with pytest.warns(UserWarning, match="written on cuda.*re-seeded"):
+        second = Trainer(tiny(tmp_path, "steps=6", "resume=auto"))
+    assert (second.step, second.images_seen) == (4, 16)
+    a, b = states(first), states(second)
+    assert [key for key in a if not torch.equal(a[key], b[key])] == ["gen"]  # only the stream
+    second.run()
+    second.close()
+    assert second.step == 6 and all(torch.isfinite(v).all() for v in states(second).values())
+
+
 def test_resume_rejects_a_different_model(tmp_path):
     train(tiny(tmp_path, "steps=1"))
     with pytest.raises(ConfigError, match="'model' setting"):
