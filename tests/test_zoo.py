@@ -65,10 +65,11 @@ def test_manifest_is_complete(name):
     # every score of the tables, each with the command that measured it
     wanted = {"fid", "kid", "ppl"} | ({"distortion", "locality", "parts"}
                                       if name in SPATIAL else set())
-    assert wanted <= set(m["metrics"]) <= wanted | {"fid_inception"}
+    assert wanted <= set(m["metrics"]) <= wanted | {"fid_inception", "pr"}
     for metric, entry in m["metrics"].items():
         assert entry["command"].startswith(f"ssn eval --pretrained {name} "), metric
-        key = {"locality": "leak_ratio", "parts": "leak_rate", "fid_inception": "fid"}
+        key = {"locality": "leak_ratio", "parts": "leak_rate", "fid_inception": "fid",
+               "pr": "precision"}
         assert math.isfinite(results.score(m, metric, key.get(metric)))
     assert m["metrics"]["fid"]["num"] == 10000 and m["metrics"]["ppl"]["count"] == 2000
 

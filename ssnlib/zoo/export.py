@@ -184,7 +184,7 @@ def record_metrics(name: str, report: dict, directory: str | Path | None = None)
     for metric, result in report["metrics"].items():
         if metric == "time_s":
             continue
-        if space != "domain" and metric in ("fid", "kid", "ppl"):
+        if space != "domain" and metric in ("fid", "kid", "pr", "ppl"):
             metric = f"{metric}_{space}"
         manifest["metrics"][metric] = {**result, "command": report["command"],
                                        "seed": report["args"]["seed"],
