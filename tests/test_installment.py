@@ -1,0 +1,85 @@
+"""tools/installment.py (issue 27): a zoo run trained in installments continues from its
+committed state alone, exactly as one uninterrupted run, and its ledger adds up."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ssnlib.train.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+TINY = """\
+model: {arch: stylegan2, config: tiny, overrides: {channel_max: 8, z_dim: 8, w_dim: 8, n_mlp: 2},
+        d_overrides: {channel_max: 8}}
+data: {name: faces, resolution: 32, length: 48, workers: 0}
+batch: 4
+steps: 4
+reg: {r1_gamma: 0.02, r1_interval: 2, pl_weight: 0, distortion_weight: 0}
+ema: {kimg: 0.01}
+log_every: 1
+ckpt_every: 2
+n_samples: 4
+progress: false
+tensorboard: false
+"""
+
+
+def installment(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    places = [f"--{p}-dir={tmp_path / p}" for p in ("data", "runs", "configs", "stats")]
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "installment.py"), *args,
+                           *places, "--num", "24"], capture_output=True, text=True,
+                          env=ENV, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_two_installments_equal_one_run_and_the_ledger_adds_up(tmp_path):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tiny.yaml").write_text(TINY)
+    installment(tmp_path, "train", "tiny", "--minutes", "10")
+    state = tmp_path / "data" / "tiny" / "state.pt"
+    assert load_checkpoint(state)["step"] == 4
+    # a fresh machine has only what was committed: no run folder
+    shutil.rmtree(tmp_path / "runs" / "tiny")
+    installment(tmp_path, "train", "tiny", "--minutes", "10", "--set", "steps=8")
+    second = load_checkpoint(state)
+    assert second["step"] == 8 and second["images_seen"] == 32
+
+    straight = tmp_path / "straight"
+    subprocess.run([sys.executable, "-m", "ssnlib.cli", "train", "--config",
+                    str(tmp_path / "configs" / "tiny.yaml"), "steps=8", f"run_dir={straight}"],
+                   env=ENV, cwd=ROOT, check=True, capture_output=True, timeout=600)
+    reference = load_checkpoint(straight / "ckpt-00000008.pt")
+    for net in ("G", "D", "G_ema"):
+        for key, value in reference[net].items():
+            assert torch.equal(second[net][key], value), f"{net}.{key} differs after resuming"
+
+    ledger = json.loads((tmp_path / "data" / "tiny" / "manifest.json").read_text())
+    first, then = ledger["installments"]
+    assert (first["images_before"], first["images_after"]) == (0, 16)
+    assert (then["images_before"], then["images_after"]) == (16, 32)
+    assert "--resume auto" in then["command"] and "steps=8" in then["command"]
+    assert "--resume" not in first["command"]
+    for entry in (first, then):
+        assert entry["wall_time_s"] > 0 and entry["img_per_s"] > 0 and entry["commit"]
+        scores = entry["scores"]
+        assert scores["fid"] > 0 and 0 <= scores["precision"] <= 1 and 0 <= scores["recall"] <= 1
+        assert "--metrics fid,kid,pr" in entry["scores_command"]
+    for picture in ("samples.png", "progress.png"):
+        assert (tmp_path / "data" / "tiny" / picture).stat().st_size > 1000
+
+
+def test_a_first_installment_needs_a_config(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "installment.py"), "train",
+                           "nothing", f"--configs-dir={tmp_path}", f"--data-dir={tmp_path}",
+                           f"--runs-dir={tmp_path}"], capture_output=True, text=True, env=ENV)
+    assert proc.returncode != 0 and "nothing.yaml" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,213 @@
+"""Train a zoo run in installments: each session (CPU or GPU) continues it from a committed,
+resumable state, and a ledger records what each installment added.
+
+A zoo model needs several hundred thousand images; a session's CPU gives one to three hundred
+thousand, a lent GPU window more. So a run lives in ``data/runs/NAME/``:
+
+- ``config.yaml``: the run's training config, fixed at the first installment;
+- ``state.pt``: the newest training checkpoint (weights, EMA, optimisers, step, random state;
+  float32, so a resumed run continues exactly; read with ``weights_only=True``);
+- ``manifest.json``: the ledger, one entry per installment (command, commit, device, threads,
+  torch, images before and after, wall time, images/s) with the scores measured after it;
+- ``samples.png`` (fixed seeds, EMA generator) and ``progress.png`` (scores against images).
+
+    python tools/installment.py train NAME --minutes 100 [--threads 1] [--set device=cuda]
+    python tools/installment.py record NAME --launched-as "THE COMMAND"   # after a manual run
+
+``train`` restores ``state.pt`` into ``runs/zoo-v3/NAME`` (a GPU loads the CPU checkpoint and
+re-seeds only the random stream), runs ``ssn train --resume auto time_limit=MINUTES``, then
+records. ``record`` copies the run folder's newest checkpoint to ``state.pt``, scores the EMA
+generator (``ssn eval``: domain FID, KID, precision and recall, 10k vs 10k) and appends to the
+ledger. The first installment starts from ``configs/zoo/v3/NAME.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ssnlib.train.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint  # noqa: E402
+from ssnlib.train.config import load_config  # noqa: E402
+from ssnlib.utils import environment_report, git_state  # noqa: E402
+
+SSN = [sys.executable, "-m", "ssnlib.cli"]
+STATE, LEDGER = "state.pt", "manifest.json"
+EVAL_METRICS = "fid,kid,pr"
+# where runs are kept (committed), trained (scratch), first configured and where reference
+# statistics are cached; tests move them
+PLACES = {"data": ROOT / "data" / "runs", "runs": ROOT / "runs" / "zoo-v3",
+          "configs": ROOT / "configs" / "zoo" / "v3", "stats": ROOT / "data" / "stats"}
+
+
+def folder(name: str) -> Path:
+    return PLACES["data"] / name
+
+
+def run_dir(name: str) -> Path:
+    return PLACES["runs"] / name
+
+
+def shown(path: Path) -> str:
+    """``path`` as a command run from the repository root names it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def read_ledger(name: str) -> dict:
+    path = folder(name) / LEDGER
+    if path.is_file():
+        return json.loads(path.read_text())
+    return {"name": name, "what": "a zoo run trained in installments (tools/installment.py)",
+            "config": f"data/runs/{name}/config.yaml", "state": f"data/runs/{name}/{STATE}",
+            "installments": []}
+
+
+def restore(name: str) -> int:
+    """Put the committed state where ``--resume auto`` finds it; its step (0: none yet)."""
+    state_path = folder(name) / STATE
+    if not state_path.is_file():
+        return 0
+    step = int(load_checkpoint(state_path)["step"])
+    target = run_dir(name) / checkpoint_name(step)
+    newest = latest_checkpoint(run_dir(name))
+    if newest is None or int(load_checkpoint(newest)["step"]) < step:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(state_path, target)
+    return step
+
+
+def train(name: str, minutes: float, threads: int, overrides: list[str]) -> tuple[str, int]:
+    """One installment of training; the command as launched and the step it started from."""
+    start = restore(name)
+    config = folder(name) / "config.yaml" if start else PLACES["configs"] / f"{name}.yaml"
+    if not config.is_file():
+        sys.exit(f"installment: error: no {shown(config)}: a first installment needs "
+                 f"{shown(PLACES['configs'] / name)}.yaml")
+    args = ["--config", shown(config), f"run_dir={shown(run_dir(name))}",
+            f"time_limit={minutes}", *overrides] + (["--resume", "auto"] if start else [])
+    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
+    launched = f"OMP_NUM_THREADS={threads} ssn train " + shlex.join(args)
+    print(f"installment: {launched}", flush=True)
+    subprocess.run([*SSN, "train", *args], env=env, cwd=ROOT, check=True)
+    return launched, start
+
+
+def loop_seconds(run: Path, after_step: int) -> float:
+    """Seconds the training loop ran after ``after_step`` (``sec_per_step`` from log.jsonl)."""
+    total, last = 0.0, after_step
+    for line in (run / "log.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record.get("step", 0) > after_step and "sec_per_step" in record:
+            total += record["sec_per_step"] * (record["step"] - last)
+            last = record["step"]
+    return total
+
+
+def score(name: str, dataset: str, num: int) -> tuple[dict, str]:
+    """FID, KID, precision and recall of the run's EMA generator, and the command."""
+    out = run_dir(name) / "scores.json"
+    args = ["eval", "--ckpt", shown(run_dir(name)), "--metrics", EVAL_METRICS,
+            "--ref", dataset, "--num", str(num), "--ref-num", str(num), "--batch", "64",
+            "--cache", shown(PLACES["stats"]), "--out", shown(out)]
+    subprocess.run([*SSN, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    metrics = json.loads(out.read_text())["metrics"]
+    flat = {"fid": metrics["fid"]["fid"], "kid": metrics["kid"]["kid"],
+            "precision": metrics["pr"]["precision"], "recall": metrics["pr"]["recall"]}
+    return {k: round(float(v), 4) for k, v in flat.items()}, "ssn " + shlex.join(args)
+
+
+def record(name: str, launched: str, start: int, threads: int, num: int) -> dict:
+    """Ship the newest checkpoint as the run's state, score it, append to the ledger."""
+    newest = latest_checkpoint(run_dir(name))
+    if newest is None:
+        sys.exit(f"installment: error: no checkpoint in {run_dir(name)}; nothing to record")
+    state = load_checkpoint(newest)
+    folder(name).mkdir(parents=True, exist_ok=True)
+    if not (folder(name) / "config.yaml").is_file():        # the first installment's
+        shutil.copyfile(PLACES["configs"] / f"{name}.yaml", folder(name) / "config.yaml")
+    tmp = folder(name) / (STATE + ".tmp")
+    shutil.copyfile(newest, tmp)
+    tmp.replace(folder(name) / STATE)                 # atomic: never a half-written state
+    cfg = load_config(folder(name) / "config.yaml")
+    metrics, eval_command = score(name, cfg.data.name, num)
+    seconds = loop_seconds(run_dir(name), start)
+    batch, env = cfg.batch, environment_report()
+    entry = {"installment": len(read_ledger(name)["installments"]) + 1,
+             "date": date.today().isoformat(), "command": launched,
+             **git_state("ssnlib", "configs"),
+             "device": env.get("gpu", env["device"]), "threads": threads, "torch": env["torch"],
+             "images_before": start * batch, "images_after": int(state["images_seen"]),
+             "step": int(state["step"]), "wall_time_s": round(seconds, 1),
+             "img_per_s": round((int(state["step"]) - start) * batch / max(seconds, 1e-9), 1),
+             "scores": metrics, "scores_command": eval_command, "scores_num": num}
+    ledger = read_ledger(name)
+    ledger["installments"].append(entry)
+    (folder(name) / LEDGER).write_text(json.dumps(ledger, indent=1) + "\n")
+    draw(name, ledger)
+    return entry
+
+
+def draw(name: str, ledger: dict) -> None:
+    """samples.png from the state's EMA generator; progress.png: scores against images."""
+    subprocess.run([*SSN, "sample", "--ckpt", shown(run_dir(name)), "--seeds", "0-31",
+                    "--out", shown(folder(name) / "samples.png")],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    from ssnlib import plotting
+
+    plotting.use_book_style()
+    rows = ledger["installments"]
+    images = [r["images_after"] / 1000 for r in rows]
+    fig, (left, right) = plotting.subplots(1, 2, height=2.8)
+    left.plot(images, [r["scores"]["fid"] for r in rows], "o-")
+    left.set(xlabel="training images (thousands)", ylabel="domain FID (10k vs 10k)")
+    for key in ("precision", "recall"):
+        right.plot(images, [r["scores"][key] for r in rows], "o-", label=key)
+    right.set(xlabel="training images (thousands)", ylim=(0, 1), title="k = 3")
+    right.legend()
+    fig.suptitle(f"{name}, after each installment")
+    png, _ = plotting.render(fig)
+    (folder(name) / "progress.png").write_bytes(png)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=("train", "record"))
+    parser.add_argument("name", help="the run, e.g. faces32-stylegan2 (configs/zoo/v3/NAME.yaml)")
+    parser.add_argument("--minutes", type=float, default=60, help="training time (train)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="train: a config override for this installment (device=cuda, "
+                             "steps=..., data.workers=8); recorded in the ledger's command")
+    parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for training")
+    parser.add_argument("--launched-as", help="record: the command that trained this part")
+    parser.add_argument("--since-step", type=int, help="record: the step this part began at")
+    parser.add_argument("--num", type=int, default=10000, help="samples for the scores")
+    for place in PLACES:
+        parser.add_argument(f"--{place}-dir", type=Path, default=PLACES[place],
+                            help=f"where runs' {place} are (default: {shown(PLACES[place])})")
+    args = parser.parse_args()
+    PLACES.update({place: getattr(args, f"{place}_dir").resolve() for place in PLACES})
+    started = time.monotonic()
+    if args.action == "train":
+        launched, start = train(args.name, args.minutes, args.threads, args.set)
+    else:
+        if args.launched_as is None or args.since_step is None:
+            parser.error("record needs --launched-as and --since-step")
+        launched, start = args.launched_as, args.since_step
+    entry = record(args.name, launched, start, args.threads, args.num)
+    print(json.dumps(entry, indent=1))
+    print(f"installment: done in {time.monotonic() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
