@@ -315,8 +315,9 @@ for name, (d, w2) in reference.items():
 # drives the distortion to zero and the quality towards that of the
 # block-diagonal model. In between lies a front where lower distortion can
 # only be bought with a worse law. No rule does better than the front: the
-# exact models sit on or above its left end, and the two rules that are not
-# latent models miss it badly, one in each direction.
+# exact models sit at its bottom-right end (no error in the law, the most
+# distortion), and the two rules that are not latent models miss it badly,
+# one in each direction.
 
 # %% tags=["hide-input"]
 markers = {"symmetric root": ("s", "C0"), "Cholesky": ("D", "C1"),

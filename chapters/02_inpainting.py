@@ -91,9 +91,10 @@ fig.suptitle("two-pixel law: transition matrices\n"
 plotting.show(fig)
 
 # %% [markdown]
-# The two right panels are what Definition 1 compares: a block-resampling's
-# sweep must look like the rightmost matrix (every row of a start in the
-# support equal to $P$), and sequential inpainting's looks like the identity.
+# The two bottom panels are what Definition 1 compares: a block-resampling's
+# sweep must look like the bottom-right matrix (every row of a start in the
+# support equal to $P$), and sequential inpainting's, bottom left, looks like
+# the identity.
 #
 # Perfect correlation is an extreme case. With correlation $\rho < 1$,
 # $P(0,0) = P(1,1) = (1+\rho)/4$, inpainting can move, and repeating the sweep
