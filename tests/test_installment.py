@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,28 @@ def test_two_installments_equal_one_run_and_the_ledger_adds_up(tmp_path):
         assert "--metrics fid,kid,pr" in entry["scores_command"]
     for picture in ("samples.png", "progress.png"):
         assert (tmp_path / "data" / "tiny" / picture).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_the_gpu_window_script_packs_one_archive_per_run(tmp_path):
+    """tools/gpu_installments.py, rehearsed on the CPU: the runs continue side by side into a
+    scratch copy (the committed states stay as they are) and come back one archive each."""
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tiny.yaml").write_text(TINY)
+    out = tmp_path / "out"
+    extra = [f"--pass=--{p}-dir={tmp_path / p}" for p in ("configs", "stats")]
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gpu_installments.py"), str(out),
+                           "tiny", "--dry-run", "--minutes", "5", *extra, "--pass=--num=24"],
+                          capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert [p.name for p in out.iterdir()] == ["tiny.tar.gz"]
+    assert not (ROOT / "data" / "runs" / "tiny").exists()
+    with tarfile.open(out / "tiny.tar.gz") as tar:
+        assert {"tiny/state.pt", "tiny/manifest.json", "tiny/config.yaml", "tiny/samples.png",
+                "tiny/installment.log"} <= set(tar.getnames())
+        ledger = json.load(tar.extractfile("tiny/manifest.json"))
+    [entry] = ledger["installments"]
+    assert "device=cpu" in entry["command"] and entry["images_after"] == 16
 
 
 def test_a_first_installment_needs_a_config(tmp_path):
