@@ -1,0 +1,106 @@
+"""How fast does the zoo's recipe train on a CPU? Training images/s, and per core, for the
+choices issue 27 asks about: float32 or bf16 autocast, channels_last or contiguous memory, and
+for two cores, one run on two threads or two one-thread runs side by side.
+
+    python bench/cpu_zoo.py [--config configs/zoo/v3/faces32-stylegan2.yaml] [--steps 48]
+
+Each row times full training steps (D and G with the recipe's lazy R1, EMA) on a fixed real
+batch, so it measures the networks, not the data (``bench/data_loader.py`` times rendering:
+procedural faces render at over ten times the rate these networks consume them). Steps are
+timed after a warm-up and averaged over whole R1 periods (the mean of a lazy schedule); each
+row runs in its own process, so thread settings and kernel choices never leak between rows.
+"Two runs" starts two one-thread processes at once and adds their rates. Ratios are against
+the recipe as the zoo trains it: float32, channels_last, one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from data_loader import cpu_name
+
+from ssnlib.train import Trainer, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = {  # name -> (threads, overrides)
+    "fp32, channels_last": (1, []),
+    "fp32, contiguous": (1, ["channels_last=false"]),
+    "bf16 autocast, channels_last": (1, ["precision=bf16"]),
+    "bf16 autocast, contiguous": (1, ["precision=bf16", "channels_last=false"]),
+    "fp32, channels_last, 2 threads": (2, []),
+}
+
+
+def worker(config: str, threads: int, overrides: list[str], steps: int, warmup: int) -> dict:
+    """Images/s of ``steps`` training steps in this process (the row's own settings)."""
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = load_config(config, [f"run_dir={tmp}", "device=cpu", "progress=false",
+                                   "tensorboard=false", *overrides])
+        trainer = Trainer(cfg)
+        res, batch = trainer.G.resolution, cfg.batch
+        real = torch.rand(batch, 3, res, res, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        times = []
+        for t in range(warmup + steps):
+            t0 = time.perf_counter()
+            trainer.step = t                         # the lazy R1 falls due as in training
+            trainer.train_step(real)
+            trainer.images_seen += batch
+            times.append(time.perf_counter() - t0)
+        trainer.close()
+    sec = statistics.fmean(times[warmup:])
+    return {"img_s": batch / sec, "ms": sec * 1e3, "threads": threads}
+
+
+def run_row(args, threads: int, overrides: list[str], copies: int = 1) -> list[dict]:
+    """The row in ``copies`` fresh processes started together; their results."""
+    command = [sys.executable, __file__, "--worker", "--config", args.config, "--steps",
+               str(args.steps), "--warmup", str(args.warmup), "--threads", str(threads),
+               *[f"--set={o}" for o in overrides]]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+             for _ in range(copies)]
+    outs = [p.communicate()[0] for p in procs]
+    if any(p.returncode for p in procs):
+        sys.exit(f"cpu_zoo: error: a worker failed ({' '.join(command)})")
+    return [json.loads(out.splitlines()[-1]) for out in outs]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="configs/zoo/v3/faces32-stylegan2.yaml")
+    parser.add_argument("--steps", type=int, default=48, help="timed steps (R1 periods: 16)")
+    parser.add_argument("--warmup", type=int, default=4)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--set", action="append", default=[], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.config, args.threads, args.set, args.steps, args.warmup)))
+        return
+    print(f"device cpu ({cpu_name()}; ATen {torch.backends.cpu.get_cpu_capability()}), "
+          f"torch {torch.__version__}; recipe {args.config}; {args.steps} timed steps after "
+          f"{args.warmup} warm-up, fixed real batch")
+    print(f"{"row":40s} {'ms/step':>8s} {'img/s':>7s} {'per core':>8s} {'ratio':>6s}")
+    base = None
+    rows = [(name, *spec, 1) for name, spec in ROWS.items()]
+    rows.append(("fp32, channels_last, two 1-thread runs", 1, [], 2))
+    for name, threads, overrides, copies in rows:
+        results = run_row(args, threads, overrides, copies)
+        img_s = sum(r["img_s"] for r in results)
+        ms = statistics.fmean(r["ms"] for r in results)
+        per_core = img_s / (threads * copies)
+        base = base or img_s
+        print(f"{name:40s} {ms:8.1f} {img_s:7.1f} {per_core:8.1f} {img_s / base:5.2f}x",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
