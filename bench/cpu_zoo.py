@@ -88,7 +88,7 @@ def main() -> None:
     print(f"device cpu ({cpu_name()}; ATen {torch.backends.cpu.get_cpu_capability()}), "
           f"torch {torch.__version__}; recipe {args.config}; {args.steps} timed steps after "
           f"{args.warmup} warm-up, fixed real batch")
-    print(f"{"row":40s} {'ms/step':>8s} {'img/s':>7s} {'per core':>8s} {'ratio':>6s}")
+    print(f"{'row':40s} {'ms/step':>8s} {'img/s':>7s} {'per core':>8s} {'ratio':>6s}")
     base = None
     rows = [(name, *spec, 1) for name, spec in ROWS.items()]
     rows.append(("fp32, channels_last, two 1-thread runs", 1, [], 2))
