@@ -106,3 +106,26 @@ def test_a_first_installment_needs_a_config(tmp_path):
                            f"--runs-dir={tmp_path}"], capture_output=True, text=True, env=ENV)
     assert proc.returncode != 0 and "nothing.yaml" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_recipe_study_scores_every_checkpoint_of_every_variant(tmp_path):
+    """tools/recipe_study.py on a tiny recipe: two variants, a checkpoint every 8 images, each
+    scored; the manifest holds both curves with images and training seconds rising."""
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(TINY)
+    out = tmp_path / "study"
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"), str(out),
+                           "--recipe", str(recipe), "--variant", "base=", "--variant",
+                           "lr=optim.g_lr=0.001,optim.d_lr=0.001", "--minutes", "5", "--every",
+                           "8", "--num", "24", "--runs", str(tmp_path / "runs")],
+                          capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert list(manifest["variants"]) == ["base", "lr"]
+    for curve in manifest["variants"].values():
+        points = curve["points"]
+        assert [p["images"] for p in points] == [8, 16]
+        assert points[0]["train_s"] < points[1]["train_s"] and points[1]["fid"] > 0
+    assert manifest["variants"]["lr"]["overrides"] == ["optim.g_lr=0.001", "optim.d_lr=0.001"]
+    assert (out / "curves.png").stat().st_size > 1000

@@ -1,0 +1,164 @@
+"""Choose the zoo's recipe by measurement (issue 27): train variants of a recipe on the same
+small budget, score every checkpoint, and plot FID against images seen and against CPU time.
+
+    python tools/recipe_study.py data/studies/faces32-recipe --minutes 20 --parallel 2
+    python tools/recipe_study.py OUT --variant base= --variant wide=model.overrides.channel_max=64
+
+A variant is ``NAME=KEY=VALUE,KEY=VALUE`` (empty: the recipe itself); the default set asks the
+issue's questions: width (channel_max 32 vs 64), learning rate, batch, R1 weight and EMA
+length. Each variant trains with ``ssn train --config RECIPE`` for ``--minutes`` on one thread
+(``--parallel`` at a time, one per core), keeping a checkpoint every ``--every`` images; each
+checkpoint's EMA generator is scored with ``ssn eval`` (domain FID, KID, precision and recall,
+``--num`` vs ``--num`` samples). OUT gets ``manifest.json`` (commands, commit, device, every
+score with its images and training seconds) and ``curves.png``. The checkpoints stay in
+``runs/study/`` (not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ssnlib.train.checkpoint import list_checkpoints, load_checkpoint  # noqa: E402
+from ssnlib.train.config import load_config  # noqa: E402
+from ssnlib.utils import environment_report, git_state  # noqa: E402
+
+SSN = [sys.executable, "-m", "ssnlib.cli"]
+RECIPE = "configs/zoo/v3/faces32-stylegan2.yaml"
+VARIANTS = {
+    "base": [],
+    "wide (channel_max 64)": ["model.overrides.channel_max=64",
+                              "model.d_overrides.channel_max=64"],
+    "lr 0.001": ["optim.g_lr=0.001", "optim.d_lr=0.001"],
+    "batch 32": ["batch=32"],
+    "R1 0.1": ["reg.r1_gamma=0.1"],
+    "EMA 10 kimg": ["ema.kimg=10"],
+}
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-").lower()
+
+
+def train(variant: str, overrides: list[str], args) -> str:
+    """Train one variant into runs/study/...; the command as launched."""
+    steps_every = max(1, args.every // load_config(args.recipe, overrides).batch)
+    command = ["train", "--config", args.recipe, *overrides, f"run_dir={args.runs / slug(variant)}",
+               f"time_limit={args.minutes}", f"ckpt_every={steps_every}", "keep_ckpts=0",
+               "progress=false", "tensorboard=false"]
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    subprocess.run([*SSN, *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return "OMP_NUM_THREADS=1 ssn " + shlex.join(command)
+
+
+def loop_seconds(run: Path) -> dict[int, float]:
+    """Training seconds up to each logged step (``sec_per_step`` summed from log.jsonl)."""
+    total, last, out = 0.0, 0, {0: 0.0}
+    for line in (run / "log.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if "sec_per_step" in record:
+            total += record["sec_per_step"] * (record["step"] - last)
+            last = record["step"]
+            out[last] = total
+    return out
+
+
+def score(ckpt: Path, dataset: str, args) -> dict:
+    """Domain FID, KID, precision and recall of a checkpoint's EMA generator."""
+    out = ckpt.with_suffix(".scores.json")
+    subprocess.run([*SSN, "eval", "--ckpt", str(ckpt), "--metrics", "fid,kid,pr", "--ref",
+                    dataset, "--num", str(args.num), "--ref-num", str(args.num), "--batch", "64",
+                    "--out", str(out)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                   env=os.environ | {"OMP_NUM_THREADS": "1"})
+    m = json.loads(out.read_text())["metrics"]
+    return {"fid": m["fid"]["fid"], "kid": m["kid"]["kid"], "precision": m["pr"]["precision"],
+            "recall": m["pr"]["recall"]}
+
+
+def study(variant: str, overrides: list[str], args) -> dict:
+    """Train, then score each checkpoint: the variant's curve."""
+    launched = train(variant, overrides, args)
+    run = args.runs / slug(variant)
+    seconds = loop_seconds(run)
+    dataset = load_config(args.recipe, overrides).data.name
+    points = []
+    for ckpt in list_checkpoints(run):
+        state = load_checkpoint(ckpt)
+        step = int(state["step"])
+        known = max(s for s in seconds if s <= step)
+        points.append({"step": step, "images": int(state["images_seen"]),
+                       "train_s": round(seconds[known], 1),
+                       **{k: round(v, 4) for k, v in score(ckpt, dataset, args).items()}})
+        print(f"{variant}: {points[-1]}", flush=True)
+    return {"overrides": overrides, "command": launched, "points": points}
+
+
+def draw(curves: dict, path: Path, num: int) -> None:
+    from ssnlib import plotting
+
+    plotting.use_book_style()
+    fig, (by_images, by_time) = plotting.subplots(1, 2, height=3.2)
+    for variant, curve in curves.items():
+        fid = [p["fid"] for p in curve["points"]]
+        by_images.plot([p["images"] / 1000 for p in curve["points"]], fid, "o-", ms=3,
+                       label=variant)
+        by_time.plot([p["train_s"] / 60 for p in curve["points"]], fid, "o-", ms=3)
+    by_images.set(xlabel="training images (thousands)", ylabel=f"domain FID ({num} vs {num})")
+    by_time.set(xlabel="training minutes on one core", yscale="log")
+    by_images.set_yscale("log")
+    fig.legend(*by_images.get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    path.write_bytes(plotting.render(fig)[0])
+
+
+def parse_variants(specs: list[str]) -> dict[str, list[str]]:
+    out = {}
+    for spec in specs:
+        name, _, overrides = spec.partition("=")
+        out[name] = [o for o in overrides.split(",") if o]
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--recipe", default=RECIPE)
+    parser.add_argument("--variant", action="append", help="NAME=KEY=VALUE,... (repeatable)")
+    parser.add_argument("--minutes", type=float, default=20, help="training time per variant")
+    parser.add_argument("--every", type=int, default=16000, help="images between checkpoints")
+    parser.add_argument("--num", type=int, default=2000, help="samples per score")
+    parser.add_argument("--parallel", type=int, default=2, help="variants at a time")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "study")
+    args = parser.parse_args()
+    variants = parse_variants(args.variant) if args.variant else VARIANTS
+    started = time.monotonic()
+    with ThreadPoolExecutor(args.parallel) as pool:
+        futures = {v: pool.submit(study, v, o, args) for v, o in variants.items()}
+        curves = {v: f.result() for v, f in futures.items()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    env = environment_report()
+    manifest = {"what": "recipe study: FID against images and CPU time (tools/recipe_study.py)",
+                "command": "python tools/recipe_study.py " + shlex.join(sys.argv[1:]),
+                "recipe": args.recipe, "date": date.today().isoformat(), **git_state("ssnlib"),
+                "device": env["device"], "torch": env["torch"], "threads_per_run": 1,
+                "parallel": args.parallel, "minutes_per_variant": args.minutes,
+                "score_num": args.num, "wall_time_s": round(time.monotonic() - started, 1),
+                "variants": curves}
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    draw(curves, args.out / "curves.png", args.num)
+    print(f"recipe_study: wrote {args.out / 'manifest.json'} and curves.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
