@@ -10,7 +10,9 @@ blocks outlined, and a heat map of |after - before| (mean over RGB, scaled to it
 
 Only core ipywidgets are used and images are PNG bytes from PIL (no matplotlib per click), so
 a notebook's saved widget state renders in the static book, where the buttons show but need a
-kernel to act. Every random draw comes from one ``torch.Generator`` seeded by ``seed``.
+kernel to act: there the widget says so (:data:`NEEDS_KERNEL`, a line hidden by its layout and
+shown by the book's stylesheet, which a live notebook does not load). Every random draw comes
+from one ``torch.Generator`` seeded by ``seed``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from ssnlib.resample.select import Selection, selected_indices, selection_mask
 from ssnlib.utils import to_uint8
 
 CLEAR = "rgba(0, 0, 0, 0)"
+NEEDS_KERNEL = ("<b>A saved copy:</b> no Python runs behind this page, so the buttons do "
+                "nothing here. Open the chapter in Jupyter (<code>make lab</code>) to click "
+                "blocks and resample them.")
 
 
 @dataclass
@@ -139,6 +144,9 @@ class BlockPicker(widgets.VBox):
                     "z_fresh with t = strength * pi/2")
         self.status = widgets.HTML()
         self.status.add_class("ssn-status")
+        # hidden here; jupyter_book/_js/book.css shows it in the static book
+        needs_kernel = widgets.HTML(NEEDS_KERNEL, layout=widgets.Layout(display="none"))
+        needs_kernel.add_class("ssn-needs-kernel")
         self.change_title = widgets.HTML()
 
         def column(title, image):                # fixed width, so the three images align
@@ -151,7 +159,7 @@ class BlockPicker(widgets.VBox):
                           column(self.change_title, self.change)]),
             widgets.HBox([self.resample_button, self.undo_button, self.reset_button,
                           self.new_button, self.strength]),
-            self.status]
+            self.status, needs_kernel]
 
     # -- state ---------------------------------------------------------------------------
 

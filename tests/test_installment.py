@@ -118,7 +118,8 @@ def test_the_recipe_study_scores_every_checkpoint_of_every_variant(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"), str(out),
                            "--recipe", str(recipe), "--variant", "base=", "--variant",
                            "lr=optim.g_lr=0.001,optim.d_lr=0.001", "--minutes", "5", "--every",
-                           "8", "--num", "24", "--runs", str(tmp_path / "runs")],
+                           "8", "--num", "24", "--runs", str(tmp_path / "runs"),
+                           "--stats-dir", str(tmp_path / "stats")],
                           capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     manifest = json.loads((out / "manifest.json").read_text())

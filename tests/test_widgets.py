@@ -1,10 +1,12 @@
+from pathlib import Path
+
 import ipywidgets as widgets
 import numpy as np
 import pytest
 import torch
 
 from ssnlib.models import build_generator
-from ssnlib.widgets import BlockPicker
+from ssnlib.widgets import NEEDS_KERNEL, BlockPicker
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +104,14 @@ def test_bad_latent(G):
         BlockPicker(G, z=G.sample_z(2))
     with pytest.raises(ValueError, match="z must have shape"):
         BlockPicker(G, z=torch.zeros(1, 3, 4, 4))
+
+
+def test_the_saved_widget_says_it_needs_a_kernel_and_the_live_one_hides_that(G):
+    """The static book renders saved widget state with no kernel: the note saying so is the
+    picker's last line, hidden by its own layout (a live notebook) and shown by the book's
+    stylesheet (tests/browser/check_book.mjs checks it is visible there)."""
+    note = BlockPicker(G, seed=0).children[-1]
+    assert "ssn-needs-kernel" in note._dom_classes and note.layout.display == "none"
+    assert note.value == NEEDS_KERNEL and "make lab" in NEEDS_KERNEL
+    css = (Path(__file__).resolve().parents[1] / "jupyter_book/_js/book.css").read_text()
+    assert ".ssn-needs-kernel {\n  display: block !important;" in css

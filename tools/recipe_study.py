@@ -79,8 +79,8 @@ def score(ckpt: Path, dataset: str, args) -> dict:
     out = ckpt.with_suffix(".scores.json")
     subprocess.run([*SSN, "eval", "--ckpt", str(ckpt), "--metrics", "fid,kid,pr", "--ref",
                     dataset, "--num", str(args.num), "--ref-num", str(args.num), "--batch", "64",
-                    "--out", str(out)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-                   env=os.environ | {"OMP_NUM_THREADS": "1"})
+                    "--cache", str(args.stats_dir), "--out", str(out)], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, env=os.environ | {"OMP_NUM_THREADS": "1"})
     m = json.loads(out.read_text())["metrics"]
     return {"fid": m["fid"]["fid"], "kid": m["kid"]["kid"], "precision": m["pr"]["precision"],
             "recall": m["pr"]["recall"]}
@@ -139,6 +139,8 @@ def main() -> int:
     parser.add_argument("--num", type=int, default=2000, help="samples per score")
     parser.add_argument("--parallel", type=int, default=2, help="variants at a time")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "study")
+    parser.add_argument("--stats-dir", type=Path, default=ROOT / "data" / "stats",
+                        help="reference statistics cache (ssn eval --cache)")
     args = parser.parse_args()
     variants = parse_variants(args.variant) if args.variant else VARIANTS
     started = time.monotonic()

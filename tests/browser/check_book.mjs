@@ -1,6 +1,6 @@
 // Open every page of the built book in headless Debian Chromium at 1280 px, served
 // from loopback, and check what a reader would see: no console errors, no request
-// leaving loopback, math typeset by MathJax without errors (no `mjx-merror`),
+// leaving loopback, no header button that does nothing (at 1280 and at a phone's 390 px), math typeset by MathJax without errors (no `mjx-merror`),
 // nothing in the main column cut off (see layout.mjs), every matplotlib figure
 // legible at the size it is displayed, saved widget state rendered as widgets.
 // Saves a full-page screenshot of each page and a JSON report.
@@ -12,6 +12,7 @@ import { readdir, mkdir, writeFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { launchChromium, serveStatic } from "./lib.mjs";
 import { clippedElements, figureProblems, mathErrors, COLUMN_MIN_PX } from "./layout.mjs";
+import { deadHeaderButtons } from "./header.mjs";
 
 const [root, screens] = process.argv.slice(2).map((p) => resolve(p));
 if (!root || !screens) {
@@ -38,7 +39,8 @@ const browser = await launchChromium();
 await mkdir(screens, { recursive: true });
 const report = [];
 let failed = 0;
-const totals = { mathErrors: 0, clipped: 0, illegibleFigures: 0, figures: 0 };
+const totals = { mathErrors: 0, clipped: 0, illegibleFigures: 0, figures: 0, deadButtons: 0 };
+const HEADER_WIDTHS = [1280, 390];           // a laptop and a phone
 for (const file of await pages(root)) {
   const name = relative(root, file);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -70,6 +72,16 @@ for (const file of await pages(root)) {
     widgets = await page.locator(".jupyter-widgets").count();
     if (!widgets) problems.push("saved widget state present but no widget rendered");
   }
+  if (widgets) {      // a saved BlockPicker must say that its buttons need a kernel
+    const notes = await page.evaluate(() => Array.from(
+      document.querySelectorAll(".ssn-blockpicker"), (picker) => {
+        const note = picker.querySelector(".ssn-needs-kernel");
+        return note ? note.getBoundingClientRect().height > 0 : false;
+      }));
+    if (notes.some((shown) => !shown)) {
+      problems.push(`a saved BlockPicker without its visible "needs a kernel" note (${notes})`);
+    }
+  }
   const merrors = await page.evaluate(mathErrors);
   problems.push(...merrors.map((m) => `math error: ${m}`));
   const layout = await page.evaluate(clippedElements);
@@ -85,6 +97,13 @@ for (const file of await pages(root)) {
   totals.clipped += layout.clipped.length;
   totals.illegibleFigures += figures.problems.length;
   totals.figures += figures.count;
+  for (const width of HEADER_WIDTHS) {
+    const probe = await browser.newPage({ viewport: { width, height: 844 } });
+    const dead = await deadHeaderButtons(probe, `${origin}/${name.split(sep).join("/")}`);
+    problems.push(...dead.map((title) => `dead header button at ${width} px: ${title}`));
+    totals.deadButtons += dead.length;
+    await probe.close();
+  }
   const shot = join(screens, name.replace(/[\\/]/g, "__").replace(/\.html$/, ".png"));
   await page.screenshot({ path: shot, fullPage: true });
   report.push({ page: name, screenshot: relative(screens, shot), math, widgets,
@@ -103,5 +122,5 @@ close();
 await writeFile(join(screens, "report.json"), JSON.stringify(report, null, 2));
 console.log(`${report.length - failed} passed, ${failed} failed; ${totals.mathErrors} math errors, ` +
             `${totals.clipped} clipped elements, ${totals.illegibleFigures} illegible figures ` +
-            `(of ${totals.figures})`);
+            `(of ${totals.figures}), ${totals.deadButtons} dead header buttons`);
 process.exit(failed ? 1 : 0);

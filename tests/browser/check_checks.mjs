@@ -8,6 +8,11 @@
 import { deflateSync } from "node:zlib";
 import { launchChromium } from "./lib.mjs";
 import { clippedElements, figureProblems, mathErrors } from "./layout.mjs";
+import { deadHeaderButtons } from "./header.mjs";
+import { serveStatic } from "./lib.mjs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 // A 40 x 10 grey PNG with the given tEXt entries (CRCs computed, so browsers decode it).
 function png(text) {
@@ -70,6 +75,16 @@ await page.setContent(html, { waitUntil: "load" });
 const clipped = await page.evaluate(clippedElements);
 const merrors = await page.evaluate(mathErrors);
 const figures = await page.evaluate(figureProblems);
+
+// A header with a button that does nothing, one that opens a menu and one that is hidden.
+const dir = await mkdtemp(join(tmpdir(), "check-checks-"));
+await writeFile(join(dir, "header.html"), `<!doctype html><html><body><header>
+  <button title="dead">dead</button>
+  <button title="menu" onclick="document.body.classList.toggle('menu-open')">menu</button>
+  <button title="hidden" style="display:none">hidden</button></header></body></html>`);
+const served = await serveStatic(dir);
+const dead = await deadHeaderButtons(page, `${served.origin}/header.html`);
+served.close();
 await browser.close();
 
 const failures = [];
@@ -93,7 +108,9 @@ expect(figures.problems.some((p) => p.includes("smallest text 6.0 px")),
        "12 px text shown at half size", figures.problems);
 expect(figures.problems.some((p) => p.includes("without a text-size stamp")),
        "the unstamped figure", figures.problems);
+expect(JSON.stringify(dead) === '["dead"]', "the dead header button, and only it", dead);
 for (const f of failures) console.log(`FAIL ${f}`);
 console.log(failures.length ? "the book's checks miss problems" : "ok   the book's checks find " +
-            "cut-off boxes, MathJax errors and illegible figures on a page made to fail them");
+            "cut-off boxes, MathJax errors, illegible figures and dead header buttons on a page " +
+            "made to fail them");
 process.exit(failures.length ? 1 : 0);

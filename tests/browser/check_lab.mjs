@@ -167,6 +167,9 @@ try {
   const img = page.locator(".ssn-picker img");
   await img.waitFor({ timeout: 120000 });
   log("BlockPicker rendered");
+  if (await page.locator(".ssn-needs-kernel").isVisible()) {
+    problems.push("live: the \"needs a kernel\" note shows in a live notebook");
+  }
   // The PNG bytes the page shows, hashed in the page (the img src is a blob: URL).
   const digest = () => img.evaluate(async (el) => {
     const bytes = await (await fetch(el.src)).arrayBuffer();
