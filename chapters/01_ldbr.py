@@ -134,12 +134,12 @@ print("block-resampling in all 24 orders:",
 # changed pixels (Hamming distance, which equals the squared error). The LDBR
 # problem asks for the block-resampling with the least total distortion:
 #
-# \begin{equation}
+# \begin{equation*}
 # \begin{aligned}
 #   \min_{\{P^a\}} \quad & \sum_{a=1}^{n_\text{blocks}} \mathcal D_a(P^a) \\
 #   \text{subject to} \quad & \{P^a\} \text{ is a block-resampling of } P.
 # \end{aligned} \tag{LDBR}
-# \end{equation}
+# \end{equation*}
 #
 # For resampling everything, $y$ and $y'$ are independent draws of $P$, so pixel
 # $i$ changes with probability $2m_i(1-m_i)$, $m_i = P(y_i = 1)$. Our law is
@@ -356,7 +356,8 @@ maps = {"Cholesky": named["Cholesky"], "symmetric root": named["symmetric root"]
         r"$\lambda$ = 0.3": front[4].A, r"$\lambda$ = 10": front[7].A}
 reach = {name: toy.latent_reach(A, grid, centre) for name, A in maps.items()}
 for name, r in reach.items():
-    print(f"{name:16s} variance outside the centre block: "
+    plain = name.replace("$\\lambda$", "lambda")             # the titles' TeX, as text
+    print(f"{plain:16s} variance outside the centre block: "
           f"{r.ravel()[grid.outside(centre)].sum():.2f}")
 
 # %% tags=["hide-input"]
