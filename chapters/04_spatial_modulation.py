@@ -307,9 +307,9 @@ plotting.show(fig)
 # the bilinear enlargement adds a pixel, 5 px = 0.625 block. The 4x4 layer is
 # the odd one: area averaging turns each block's $4 \times 4$ cells into one
 # pixel, so the two cells the encoder touched in a neighbour move the
-# neighbour's *whole* pixel: a reach of a whole block. The encoder's
-# docstring (`ssnlib/models/ssn.py`) used to mention only the bilinear half
-# cell; it now documents this. We keep the design: at $4 \times 4$ a pixel is
+# neighbour's *whole* pixel: a reach of a whole block (the encoder's
+# docstring in `ssnlib/models/ssn.py` says so). We keep the design: at
+# $4 \times 4$ a pixel is
 # a block, and the layer's own 3x3 convolution mixes neighbouring blocks in
 # one step anyway, so the pooling adds no reach the layer did not have. What
 # the synthesis network spreads further is the distortion regulariser's
