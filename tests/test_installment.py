@@ -100,6 +100,31 @@ def test_the_gpu_window_script_packs_one_archive_per_run(tmp_path):
     assert "device=cpu" in entry["command"] and entry["images_after"] == 16
 
 
+@pytest.mark.slow
+def test_an_ssn_run_starts_from_a_transfer_of_a_stylegan2_run(tmp_path):
+    """The paper's protocol in installments: a StyleGAN2 run, ``transfer`` into the SSN run's
+    init file (the one its config names), then the SSN's first installment trains from it."""
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tiny.yaml").write_text(TINY)
+    init = tmp_path / "data" / "tiny-ssn" / "init.pt"
+    ssn = TINY.replace("arch: stylegan2", "arch: ssn").replace(
+        "config: tiny,", f"config: tiny, init: {init},")
+    (tmp_path / "configs" / "tiny-ssn.yaml").write_text(ssn)
+    installment(tmp_path, "train", "tiny", "--minutes", "10")
+    installment(tmp_path, "transfer", "tiny-ssn", "--from", "tiny")
+    assert init.is_file()
+    installment(tmp_path, "train", "tiny-ssn", "--minutes", "10")
+    ledger = json.loads((tmp_path / "data" / "tiny-ssn" / "manifest.json").read_text())
+    assert ledger["transfer"]["from"] == "tiny" and ledger["transfer"]["images"] == 16
+    assert ledger["transfer"]["command"].startswith("ssn transfer ")
+    assert [e["images_after"] for e in ledger["installments"]] == [16]
+    again = subprocess.run([sys.executable, str(ROOT / "tools" / "installment.py"), "transfer",
+                            "tiny-ssn", "--from", "tiny",
+                            *[f"--{p}-dir={tmp_path / p}" for p in ("data", "runs", "configs")]],
+                           capture_output=True, text=True, env=ENV, cwd=ROOT)
+    assert again.returncode != 0 and "has trained already" in again.stderr
+
+
 def test_a_first_installment_needs_a_config(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "installment.py"), "train",
                            "nothing", f"--configs-dir={tmp_path}", f"--data-dir={tmp_path}",
@@ -130,3 +155,21 @@ def test_the_recipe_study_scores_every_checkpoint_of_every_variant(tmp_path):
         assert points[0]["train_s"] < points[1]["train_s"] and points[1]["fid"] > 0
     assert manifest["variants"]["lr"]["overrides"] == ["optim.g_lr=0.001", "optim.d_lr=0.001"]
     assert (out / "curves.png").stat().st_size > 1000
+
+
+def test_the_v3_configs_follow_the_papers_protocol():
+    """Every v3 run loads; each SSN starts from the transfer its own run folder will hold and
+    has a StyleGAN2 run of its dataset to come from; all share one recipe."""
+    from ssnlib.train.config import load_config
+
+    configs = {p.stem: load_config(p) for p in (ROOT / "configs/zoo/v3").glob("*.yaml")}
+    assert {"faces32-stylegan2", "faces32-ssn-ld0", "faces32-ssn-ld100",
+            "skylines32-stylegan2", "skylines32-ssn-ld0", "skylines32-ssn-ld100"} <= set(configs)
+    for name, cfg in configs.items():
+        assert cfg.run_dir == f"runs/zoo-v3/{name}" and cfg.batch == 16
+        if cfg.model.arch == "ssn":
+            assert cfg.model.init == f"data/runs/{name}/init.pt"
+            assert f"{cfg.data.name}32-stylegan2" in configs
+            assert cfg.reg.distortion_mode == "outside"
+        else:
+            assert not cfg.model.init and cfg.reg.distortion_weight == 0

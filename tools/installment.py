@@ -13,12 +13,16 @@ thousand, a lent GPU window more. So a run lives in ``data/runs/NAME/``:
 
     python tools/installment.py train NAME --minutes 100 [--threads 1] [--set device=cuda]
     python tools/installment.py record NAME --launched-as "THE COMMAND"   # after a manual run
+    python tools/installment.py transfer NAME --from faces32-stylegan2      # before an SSN's first
 
 ``train`` restores ``state.pt`` into ``runs/zoo-v3/NAME`` (a GPU loads the CPU checkpoint and
 re-seeds only the random stream), runs ``ssn train --resume auto time_limit=MINUTES``, then
 records. ``record`` copies the run folder's newest checkpoint to ``state.pt``, scores the EMA
 generator (``ssn eval``: domain FID, KID, precision and recall, 10k vs 10k) and appends to the
-ledger. The first installment starts from ``configs/zoo/v3/NAME.yaml``.
+ledger. The first installment starts from ``configs/zoo/v3/NAME.yaml``. The paper's protocol
+starts an SSN from a trained StyleGAN2 (section 3.4): ``transfer`` runs ``ssn transfer`` on
+another run's committed state into ``data/runs/NAME/init.pt``, the file the SSN's config names
+as ``model.init``, and the ledger records which installment of which run it came from.
 """
 
 from __future__ import annotations
@@ -102,6 +106,33 @@ def train(name: str, minutes: float, threads: int, overrides: list[str]) -> tupl
     return launched, start
 
 
+def transfer(name: str, source: str) -> dict:
+    """``ssn transfer`` of run ``source``'s state into ``name``'s init file; the ledger entry."""
+    state, init = folder(source) / STATE, folder(name) / "init.pt"
+    if not state.is_file():
+        sys.exit(f"installment: error: no {shown(state)}: train {source} first")
+    config = PLACES["configs"] / f"{name}.yaml"
+    if not config.is_file():
+        sys.exit(f"installment: error: no {shown(config)}: the SSN run needs a config")
+    wanted = Path(load_config(config).model.init or "")
+    if (ROOT / wanted).resolve() != init.resolve():
+        sys.exit(f"installment: error: {shown(config)} must set model.init: {shown(init)} "
+                 f"(it names {str(wanted) or 'none'})")
+    if read_ledger(name)["installments"]:
+        sys.exit(f"installment: error: {name} has trained already; a new init would not apply")
+    folder(name).mkdir(parents=True, exist_ok=True)
+    args = ["transfer", shown(state), shown(init)]
+    subprocess.run([*SSN, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    last = read_ledger(source)["installments"][-1]
+    ledger = read_ledger(name)
+    ledger["transfer"] = {"from": source, "installment": last["installment"],
+                          "images": last["images_after"], "scores": last["scores"],
+                          "command": "ssn " + shlex.join(args), "date": date.today().isoformat(),
+                          **git_state("ssnlib")}
+    (folder(name) / LEDGER).write_text(json.dumps(ledger, indent=1) + "\n")
+    return ledger["transfer"]
+
+
 def loop_seconds(run: Path, after_step: int) -> float:
     """Seconds the training loop ran after ``after_step`` (``sec_per_step`` from log.jsonl)."""
     total, last = 0.0, after_step
@@ -181,7 +212,7 @@ def draw(name: str, ledger: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("train", "record"))
+    parser.add_argument("action", choices=("train", "record", "transfer"))
     parser.add_argument("name", help="the run, e.g. faces32-stylegan2 (configs/zoo/v3/NAME.yaml)")
     parser.add_argument("--minutes", type=float, default=60, help="training time (train)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -191,12 +222,18 @@ def main() -> int:
     parser.add_argument("--launched-as", help="record: the command that trained this part")
     parser.add_argument("--since-step", type=int, help="record: the step this part began at")
     parser.add_argument("--num", type=int, default=10000, help="samples for the scores")
+    parser.add_argument("--from", dest="source", help="transfer: the StyleGAN2 run to start from")
     for place in PLACES:
         parser.add_argument(f"--{place}-dir", type=Path, default=PLACES[place],
                             help=f"where runs' {place} are (default: {shown(PLACES[place])})")
     args = parser.parse_args()
     PLACES.update({place: getattr(args, f"{place}_dir").resolve() for place in PLACES})
     started = time.monotonic()
+    if args.action == "transfer":
+        if args.source is None:
+            parser.error("transfer needs --from RUN")
+        print(json.dumps(transfer(args.name, args.source), indent=1))
+        return 0
     if args.action == "train":
         launched, start = train(args.name, args.minutes, args.threads, args.set)
     else:
