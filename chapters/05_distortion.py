@@ -12,6 +12,7 @@
 #
 # **Learning goals**
 #
+# - derive eq. 2 from chapter 1's LDBR cost with the reparameterisation trick;
 # - write eq. 2's double sum and our per-pixel-mean estimator, and derive the exact factor
 #   between them (`ssnlib.losses.eq2_factor`); say why a per-pixel mean keeps $\lambda_D$'s
 #   meaning across resolutions;
@@ -38,14 +39,43 @@ torch.set_num_threads(1)   # small work: one thread is as fast and leaves cores 
 plotting.use_book_style()  # fonts and figure widths that read well in the book
 
 # %% [markdown]
+# ## From the LDBR cost to eq. 2
+#
+# Chapter 1 stated the LDBR problem for any resampling rule: minimise the total distortion
+# $\sum_a \mathcal D_a(P^a)$, where
+#
+# $$\mathcal D_a(P^a) = \mathbb E_{y \sim P}\ \mathbb E_{y' \sim P^a(\cdot \mid y)}
+#   \sum_{b \ne a} D(y_b, y'_b),$$
+#
+# subject to the rule being a block-resampling of $P$. An SSN fixes the rule. Its image is
+# $y = g(z)$ with independent latent blocks, and resampling block $a$ redraws that block only:
+# write $z^a(z, z')$ for $z$ with block $a$ replaced by the block $z'_a$ of a fresh draw $z'$
+# (every other block kept), so that $y' = g(z^a(z, z'))$. Chapter 1 showed that such a rule is
+# a block-resampling of the generator's own law by construction; the constraint becomes "the
+# generator's law is $P$", which is the adversarial loss's job. What is left to minimise is
+# the cost.
+#
+# The *reparameterisation trick* turns that cost into something a gradient can reach. Both
+# draws are deterministic functions of the network and of noise that does not depend on it:
+# $y \sim P$ becomes $g(z)$ with $z \sim \mathcal N(0, I)$, and $y' \sim P^a(\cdot \mid y)$
+# becomes $g(z^a(z, z'))$ with $z' \sim \mathcal N(0, I)$ (the rule acts on $z$, which an
+# SSN keeps for every image it makes). Substituting, and moving the sum over $a$ inside the
+# expectation,
+#
+# $$\sum_a \mathcal D_a(P^a) = \mathbb E_{z, z'} \Big[ \sum_a \sum_{b \ne a}
+#   D\big(g(z)_b,\ g(z^a(z, z'))_b\big) \Big] = R_D(g),$$
+#
+# which is the paper's eq. 2, writing $g(\cdot)_b$ for block $b$ of an image. Because the
+# expectation is over $z, z'$ alone, its gradient with respect to the generator's weights
+# is the expectation of the gradient: one $(z, z')$ per training sample gives an unbiased
+# estimate. Training minimises the adversarial loss plus $\lambda_D R_D(g)$: the first term
+# pulls the law towards $P$ (the constraint), the second pulls the cost down, and
+# $\lambda_D$ sets the exchange rate between them, which Table 2 below measures.
+#
 # ## Eq. 2 and our estimator
 #
-# Write $z^a(z, z')$ for the latent $z$ with block $a$ replaced by the block $z'_a$ of a fresh
-# draw $z'$ (every other block kept), and $g(\cdot)_b$ for block $b$ of an image. The paper's
-# regulariser sums a divergence $D$ over every resampled block $a$ and every *other* block $b$:
-#
-# $$R_D(g) = \mathbb E_{z, z'} \Big[ \sum_a \sum_{b \ne a}
-#   D\big(g(z)_b,\ g(z^a(z, z'))_b\big) \Big] .$$
+# The regulariser sums a divergence $D$ over every resampled block $a$ and every *other*
+# block $b$.
 #
 # The paper names two choices of $D$, "the Euclidean distance between pixels or the Earth
 # Mover's distance", trains with the first, and in its conclusion calls pixel MSE "a priori a
