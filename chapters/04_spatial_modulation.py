@@ -14,6 +14,8 @@
 #
 # **Learning goals**
 #
+# - place the layer in the SSN: the z grid, the per-block mapping, the spatial encoder and
+#   the style map every synthesis layer takes from it;
 # - derive eq. 1: the variance of $\operatorname{conv}(h \odot s, w)$ for
 #   i.i.d. unit-variance $h$ is $\operatorname{conv}(s^2, w^2)$, and dividing by
 #   its square root $\sigma_E$ gives unit variance whatever the style map;
@@ -27,6 +29,31 @@
 #
 # Everything computed here lives in `ssnlib.layers` and `ssnlib.diagnostics`
 # (tested in `tests/test_layers.py` and `tests/test_diagnostics.py`).
+
+# %% [markdown]
+# ## The SSN at a glance
+#
+# First, where the layer sits (paper, section 3.2). The latent is a grid of independent
+# blocks, $z \in \mathbb R^{n_z \times n_h \times n_w}$. Every block goes through StyleGAN2's
+# mapping network on its own (as 1x1 convolutions), which gives a grid of $w$ vectors; a
+# spatial encoder turns that grid into a smooth *w-map* (ours: the paper's encoder is not
+# published, and its reach is measured below). Every synthesis layer $l$ takes its own
+# style map from the w-map, through its affine map $A_l$ and a resize to its resolution,
+# and feeds it to the spatially modulated convolution of eq. 1. The synthesis path is
+# StyleGAN2's: a learnt $4 \times 4$ constant, two 3x3 layers per resolution (the first one
+# up-sampling), noise inputs, and ToRGB outputs summed over the resolutions. The figure is
+# drawn from one forward pass of the zoo's 32 px SSN: `dg.data_flow` reads every shape with
+# forward hooks, so it shows what the code runs.
+
+# %% tags=["hide-input"]
+from ssnlib import diagnostics as dg
+from ssnlib import plotting, zoo
+
+plotting.use_book_style()
+fig, ax = plotting.subplots(height=5.6)
+plotting.draw_data_flow(ax, dg.data_flow(zoo.load("faces32-ssn-ld0")),
+                        "every layer $l$: style map\n$s_l = A_l(\\mathrm{resize}(w))$")
+plotting.show(fig)
 
 # %% [markdown]
 # ## Deriving eq. 1

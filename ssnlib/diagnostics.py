@@ -126,6 +126,45 @@ def synthesis_layers(G: nn.Module) -> dict[str, str]:
     return layers
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One step of an SSN's data flow: its name, what computes it, its tensor's shape [C, H, W]
+    for one image, and whether it is on the latent path (z to w-map) or the synthesis path."""
+
+    name: str
+    how: str
+    shape: tuple[int, ...]
+    latent: bool
+
+
+@torch.no_grad()
+def data_flow(G: nn.Module) -> list[Stage]:
+    """The SSN's architecture (paper, section 3.2) as measured on one forward pass: the shape
+    of every tensor from the z grid to the image, read with forward hooks, so the overview
+    figure of chapter 4 cannot drift from the code. Refuses a generator without a z grid."""
+    if not getattr(G, "spatial", False):
+        raise ValueError(f"data_flow needs a spatial generator (SSN, SPADE), got "
+                         f"{type(G).__name__}")
+    layers = synthesis_layers(G)
+    names = ["style", "encoder", "input", *layers.values()]
+    g = torch.Generator().manual_seed(0)
+    with capture_outputs(G, names) as out:
+        image = G(G.sample_z(1, g), noise=G.make_noise(1, g))
+    enc = G.encoder
+    shape = {name: tuple(out[name].shape[1:]) for name in names}
+    stages = [Stage("z grid", "independent N(0, I) blocks", tuple(G.z_shape), True),
+              Stage("w grid", f"PixelNorm, {len(G.style) - 1} x 1x1 conv, per block",
+                    shape["style"], True),
+              Stage("w-map", f"encoder: nearest x{enc.subdiv}, {len(enc.gain)} residual "
+                    f"unit{'s' * (len(enc.gain) != 1)}", shape["encoder"], True),
+              Stage("input", "learnt constant", shape["input"], False)]
+    for label, name in layers.items():
+        how = "3x3 with 2x up-sampling, eq. 1" if label.endswith("up") else "3x3, eq. 1"
+        stages.append(Stage(f"layer {label.removesuffix(' up')}", how, shape[name], False))
+    stages.append(Stage("image", "sum of the ToRGB skips", tuple(image.shape[1:]), False))
+    return stages
+
+
 @torch.no_grad()
 def layer_features(G: nn.Module, n: int = 8, seed: int = 0
                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

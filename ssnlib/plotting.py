@@ -227,6 +227,38 @@ def image_grid(images: Sequence, ncols: int, titles: Sequence[str] | None = None
     return fig
 
 
+def draw_data_flow(ax, stages: Sequence, style_label: str) -> None:
+    """A generator's data flow as two columns of boxes (``stages`` as from
+    :func:`ssnlib.diagnostics.data_flow`: name, how, shape, latent): the latent path on the
+    left, the synthesis path on the right, and one arrow from the last latent stage (the
+    w-map) to the bracket of synthesis layers it conditions, labelled ``style_label``."""
+    columns = {True: [s for s in stages if s.latent], False: [s for s in stages if not s.latent]}
+    xs, n = {True: 0.2, False: 0.75}, max(len(c) for c in columns.values())
+    box = {"boxstyle": "round,pad=0.3", "fc": "#eef3fb", "ec": "#4a6fa5"}
+    where = {}
+    for latent, column in columns.items():
+        for i, stage in enumerate(column):
+            y = 1 - (i + 0.5) / n
+            shape = ", ".join(map(str, stage.shape))
+            ax.text(xs[latent], y, f"{stage.name}  [{shape}]\n{stage.how}", ha="center",
+                    va="center", bbox=box | ({} if latent else {"fc": "#f6f1e8", "ec": "#a57a4a"}))
+            if i:
+                ax.annotate("", (xs[latent], y + 0.32 / n), (xs[latent], y + 0.68 / n),
+                            arrowprops={"arrowstyle": "->", "color": "0.3"})
+            where[stage] = y
+    last = where[columns[True][-1]]                  # the w-map feeds the style maps
+    ax.annotate("", (xs[True], last - 0.82 / n), (xs[True], last - 0.32 / n),
+                arrowprops={"arrowstyle": "->", "color": "#4a6fa5", "lw": 1.5})
+    convs = [s for s in columns[False] if "eq. 1" in s.how]
+    top, bottom = where[convs[0]], where[convs[-1]]
+    ax.plot([0.53, 0.53], [bottom, top], color="#4a6fa5", lw=2)
+    ax.annotate(style_label, (0.53, (top + bottom) / 2), (xs[True], last - 0.9 / n),
+                ha="center", va="top", arrowprops={"arrowstyle": "->", "color": "#4a6fa5",
+                                                   "lw": 1.5})
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    ax.axis("off")
+
+
 def _rectangle(xy, w, h):
     from matplotlib.patches import Rectangle
 

@@ -200,3 +200,20 @@ def test_fast_sigma_e_costs_match_the_flop_counter(up):
     assert counter.get_total_flops() == counted
     exact = dg.layer_flops(layer, 8, style_size=4)["sigma_E"]
     assert parts["sigma_E"] < exact / 2
+
+
+def test_data_flow_reads_the_ssn_architecture_from_a_forward_pass():
+    """Section 3.2's pipeline, as the code runs it: z grid -> w grid (per block, same grid)
+    -> w-map (subdiv cells per block) -> 4x4 constant -> two 3x3 layers per resolution, the
+    first doubling it -> an RGB image; StyleGAN2 has no grid to show."""
+    G = build_generator("ssn", "tiny", channel_max=8, z_dim=8, w_dim=6).eval()
+    stages = dg.data_flow(G)
+    latent = [s for s in stages if s.latent]
+    assert [s.shape for s in latent] == [(8, 4, 4), (6, 4, 4), (6, 4 * G.encoder.subdiv,
+                                                                4 * G.encoder.subdiv)]
+    synthesis = [s.shape[1] for s in stages if not s.latent]
+    assert synthesis == [4, 4, 8, 8, 16, 16, 32, 32, 32]
+    assert stages[-1].shape == (3, 32, 32)
+    assert sum("up-sampling" in s.how for s in stages) == 3
+    with pytest.raises(ValueError, match="spatial generator"):
+        dg.data_flow(build_generator("stylegan2", "tiny", channel_max=8, z_dim=8, w_dim=8))

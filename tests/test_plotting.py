@@ -115,3 +115,17 @@ def test_png_text_reads_every_text_chunk_kind():
     assert plotting.png_size(buf.getvalue()) == (3, 2)
     assert plotting.png_text(buf.getvalue()) == {"plain": "1", "packed": "2" * 200,
                                                  "intl": "drei"}
+
+
+def test_the_data_flow_figure_is_legible_in_the_book():
+    from ssnlib import diagnostics as dg
+    from ssnlib.models import build_generator
+
+    stages = dg.data_flow(build_generator("ssn", "tiny", channel_max=8, z_dim=8, w_dim=8))
+    fig, ax = plotting.subplots(height=5.6)
+    plotting.draw_data_flow(ax, stages, "style maps")
+    png, smallest = plotting.render(fig)
+    plt.close(fig)
+    assert smallest >= 9 and plotting.png_size(png)[0] <= plotting.OUTPUT_PX
+    texts = [t.get_text() for t in ax.texts]
+    assert sum("[" in t for t in texts) == len(stages) and "style maps" in texts
