@@ -381,14 +381,15 @@ fig.suptitle("what each step changed (redrawn block outlined)")
 plotting.show(fig)
 
 # %% [markdown]
-# First: every other frame of the sweep, a face drifting into a new one. Second:
-# what each single step changed, with the redrawn block outlined. Each step's
-# change is densest on its block, 36 % of it on 6 % of the pixels, yet most
-# of it still lands outside: at 40 000 training images this model is far from
-# local. After sixteen steps nothing of the start's latent is left: the end image is a fresh sample, which sequential inpainting never
-# reached. The change that leaks beyond the block is the distortion that the
-# regulariser $\lambda_D$ pushes down; `data/checkpoints/RESULTS.md` measures
-# it for every model of the zoo.
+# First: every other frame of the sweep, a face drifting into a new one.
+# Second: what each single step changed, with the redrawn block outlined. Each
+# step's change is densest on its block, 36 % of it on 6 % of the pixels, yet
+# most of it still lands outside: at 40 000 training images this model is far
+# from local. After sixteen steps nothing of the start's latent is left: the
+# end image is a fresh sample, which sequential inpainting never reached. The
+# change that leaks beyond the block is the distortion that the regulariser
+# $\lambda_D$ pushes down; `data/checkpoints/RESULTS.md` measures it for every
+# model of the zoo.
 #
 # ## Summary
 #
