@@ -422,7 +422,9 @@ plotting.show(fig)
 #   models leak 0.0153 against the paper's 0.028, so the same end point is a smaller factor.
 # - **Transfer, the paper's protocol, splits by seed.** Both SSNs made from our StyleGAN2
 #   and trained 40 000 images with $\lambda_D = 0$ score a worse FID (44.6, 38.3) than the
-#   StyleGAN2 they came from (27.4, RESULTS.md gives the command). On seed 1 the
+#   StyleGAN2 they came from, a re-run of the shipped StyleGAN2's recipe at today's code that
+#   is not shipped (27.4 by RESULTS.md, which gives its command; the shipped
+#   `faces32-stylegan2` in the table above scores 34.1). On seed 1 the
 #   transferred $\lambda_D = 0$ model leaks 0.029, like the paper's, and its
 #   $\lambda_D = 100$ twin cuts that 5.47 times at 1.05 times the FID: the only run that
 #   meets two targets (its energy inside, 0.46, still fails). On seed 0 the transferred

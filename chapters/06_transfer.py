@@ -361,8 +361,10 @@ for m in pairs:
 
 # %% [markdown]
 # Two seeds, two stories. Both transferred $\lambda_D = 0$ models score a
-# worse FID (44.6 and 38.3) than the StyleGAN2 they came from (27.4, see
-# the zoo's RESULTS.md): in 40 000 images the network is still learning to
+# worse FID (44.6 and 38.3) than the StyleGAN2 they came from (27.4 by the
+# zoo's RESULTS.md: a re-run of the shipped StyleGAN2's recipe at today's
+# code, not shipped itself; the shipped `faces32-stylegan2` scores 34.1): in
+# 40 000 images the network is still learning to
 # use the spatial latent that transfer adds. On seed 1 the transferred
 # $\lambda_D = 100$ model is the zoo's best at that $\lambda_D$ by the
 # targets of chapter 5: distortion cut 5.47 times against its $\lambda_D = 0$
