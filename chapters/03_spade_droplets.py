@@ -41,7 +41,13 @@
 # layer after the norm never sees it; SPADE then multiplies by $1 +
 # \gamma(\text{map})$ and adds $\beta(\text{map})$, but those depend on the
 # conditioning map, not on the features. StyleGAN (through AdaIN) and SPADE
-# share exactly this.
+# share exactly this. (SPADE's paper normalises with parameter-free *batch*
+# norm, whose statistics pool every image of a batch as well as the pixels;
+# the blindness to a common scale and the spike's trick are the same, with the
+# spike taking over a batch's statistics instead of one map's. Our SPADE
+# layer, `ssnlib.layers.SPADE`, does either, `norm="instance"` by default, the
+# per-image form that a generator sampling one image at a time needs; the
+# zoo's SPADE uses it, and so does this chapter.)
 #
 # Now add one large value $b$ at a single pixel. For $b \gg m\sqrt N$ the spike
 # dominates the variance, $\sigma^2 \approx m^2 + b^2/N$, and every *other*
