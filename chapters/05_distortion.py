@@ -413,13 +413,16 @@ plotting.show(fig)
 #   so with this seed spread the FID target is undecided rather than met. The energy inside
 #   is 0.63 and 0.53 against 0.70. Uniform $\lambda_D = 300$ meets the cut and the energy
 #   targets (15.6 times, 0.76) at twice the FID.
-# - **What we believe limits the cut: where we start, not where we end.** Our
-#   $\lambda_D = 100$ ends at distortion 0.0037, close to the paper's 0.0043 at the same
-#   $\lambda_D$, and $\lambda_D \times$ distortion at 100, 300 and 1000 is 0.37, 0.30 and
-#   0.52, against the paper's 0.43 and 0.4: the penalty settles where it balances the rest
-#   of the loss, as the per-pixel-mean reading of $\lambda_D$ predicts (the pixel range
-#   leaves a factor we cannot pin down). What is smaller is the start: our unregularised
-#   models leak 0.0153 against the paper's 0.028, so the same end point is a smaller factor.
+# - **What we believe limits the cut: where we start, not where we end.** A caution first:
+#   a distortion is a mean squared pixel change, so its value depends on the images, and
+#   32 px cartoon faces are not 256 px photographs of FFHQ; equal values across the two
+#   would be a coincidence, not a match. What can carry over is the balance the penalty
+#   strikes with the rest of the loss: $\lambda_D \times$ distortion at 100, 300 and 1000
+#   is 0.37, 0.30 and 0.52 for us, and 0.43 and 0.4 at 100 and 1000 in the paper, as the
+#   per-pixel-mean reading of $\lambda_D$ predicts (the pixel range leaves a factor we
+#   cannot pin down). If the end point is set by that balance, the cut is set by the start:
+#   our unregularised models leak 0.0153, the paper's 0.028, and our $\lambda_D = 100$ ends
+#   at 0.0037, so a similar end point is a smaller factor for us.
 # - **Transfer, the paper's protocol, splits by seed.** Both SSNs made from our StyleGAN2
 #   and trained 40 000 images with $\lambda_D = 0$ score a worse FID (44.6, 38.3) than the
 #   StyleGAN2 they came from, a re-run of the shipped StyleGAN2's recipe at today's code that
