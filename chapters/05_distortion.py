@@ -352,7 +352,14 @@ for m in ms:
 # The locality columns of the same manifests, from the same 1000 samples: the share of a
 # resample's squared change that stays inside its block (`energy_inside`: 1/16 = 0.0625 for
 # a change spread over the whole image, 1 for a perfectly local one), the mean squared change
-# inside, and the radially weighted distortion beside the uniform one.
+# inside, and the radially weighted distortion beside the uniform one. The share inside here
+# is not the profile's "inside" share above, and the two differ on purpose: `energy_inside`
+# is the mean over resamples of each resample's own share, while the profile pools the
+# squared change of all its resamples before dividing, so a resample counts there in
+# proportion to its size. Where resamples are alike in size the two agree (0.6238 in the
+# profile, 0.625 here, for $\lambda_D = 100$ with eq. 2's weighting); where a few large
+# resamples carry much of the change they part (0.2647 against 0.372 at $\lambda_D = 0$:
+# the large ones spread further). The targets use `energy_inside`.
 
 # %%
 print(f"{'model':33s} {'energy inside':>16s} {'inside':>7s} {'distortion':>10s} "
