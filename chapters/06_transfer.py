@@ -189,7 +189,9 @@ plotting.show(fig)
 # the full profile (`SSN_PROFILE=full`) reruns everything, longer, on the
 # best device.
 
-# %%
+# %% tags=["hide-input"]
+# Plumbing: the full profile reruns the two trainings and the scoring (the commands below);
+# the quick profile reads what they wrote from data/transfer/.
 if PROFILE == "full":
     out_dir, steps = ROOT / "runs/chapter6", 5000
     init = out_dir / "faces32-ssn.init.pt"
