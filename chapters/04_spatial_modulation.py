@@ -231,18 +231,20 @@ print(f"random 256 -> 64 up layer: level {dg.phase_levels(wide).mean():.3f}; "
 # %% tags=["hide-input"]
 first = next(iter(up_layers.values()))
 W = dg.fused_upsample_kernel(first)[0, 0]                           # one channel pair, 6x6
-fig, axes = plotting.subplots(1, 5, height=2.0)
-axes[0].imshow(W, cmap="RdBu_r", vmin=-W.abs().max(), vmax=W.abs().max())
+fig, axes = plotting.subplots(1, 5, height=2.7)
+signed = axes[0].imshow(W, cmap="RdBu_r", vmin=-W.abs().max(), vmax=W.abs().max())
 axes[0].set_title("W = blur * w")
 for j, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
     phase = torch.full_like(W, float("nan"))
     phase[a::2, b::2] = W[a::2, b::2] ** 2
-    axes[j + 1].imshow(phase, cmap="magma", vmin=0, vmax=float((W ** 2).max()))
+    energy = axes[j + 1].imshow(phase, cmap="magma", vmin=0, vmax=float((W ** 2).max()))
     share = float((W[a::2, b::2] ** 2).sum() / (first.weight[0, 0] * first.scale).pow(2).sum())
     axes[j + 1].set_title(f"phase {a}{b}: {share:.2f}")
     print(f"phase {a}{b} of one channel pair holds {share:.2f} of its sum of w^2")
 for ax in axes:
     ax.set(xticks=[], yticks=[])
+fig.colorbar(signed, ax=axes[0], location="bottom", shrink=0.9, label="W")
+fig.colorbar(energy, ax=axes[1:], location="bottom", shrink=0.5, label="$W^2$ (one scale)")
 plotting.show(fig)
 
 # %% [markdown]
@@ -319,11 +321,12 @@ for name, size in sizes.items():
 # %% tags=["hide-input"]
 fig, axes = plotting.subplots(1, len(sizes), height=2.2)
 for ax, (name, (fp, blocks)) in zip(axes, footprints.items(), strict=True):
-    ax.imshow(torch.log10(fp / fp.max() + 1e-12), cmap="magma", vmin=-4, vmax=0)
+    im = ax.imshow(torch.log10(fp / fp.max() + 1e-12), cmap="magma", vmin=-4, vmax=0)
     bs = fp.shape[-1] / G.grid.n_w
     ax.add_patch(plt.Rectangle((bs - 0.5, bs - 0.5), bs, bs, fill=False, color="cyan", lw=1.5))
     ax.set_title(f"{name.split(' ')[0]}\n{blocks:.3f} block", fontsize=10)
     ax.set(xticks=[], yticks=[])
+fig.colorbar(im, ax=axes, shrink=0.8, label="$\\log_{10}$ (footprint / peak)")
 plotting.show(fig)
 
 # %% [markdown]
