@@ -227,6 +227,44 @@ def image_grid(images: Sequence, ncols: int, titles: Sequence[str] | None = None
     return fig
 
 
+# where a point's label may go, in points from the point: right-up first, then around it
+LABEL_OFFSETS = ((4, 4), (4, -11), (-8, 6), (-8, -13), (6, -2), (-12, -2), (4, 12), (4, -19))
+
+
+def place_labels(ax, points: Sequence[tuple[float, float]], texts: Sequence[str],
+                 fontsize: float = 8) -> list:
+    """Label data points so that no two labels overlap and no label covers a point: each label
+    takes the first of :data:`LABEL_OFFSETS` whose box is free (measured on the drawn figure),
+    else the first offset. Points are labelled from the top of the axes down, so of two close
+    points the upper one keeps the label above. Returns the text artists, in input order."""
+    ax.figure.canvas.draw()
+    to_px = ax.transData.transform
+    marks = [to_px(p) for p in points]                   # each point's own few pixels
+    taken, placed = [], {}
+    for i in sorted(range(len(points)), key=lambda i: -marks[i][1]):
+        (x, y), text = points[i], texts[i]
+        label = None
+        for k, (dx, dy) in enumerate(LABEL_OFFSETS):
+            align = {"ha": "right" if dx < 0 else "left", "va": "baseline"}
+            if label is not None:
+                label.remove()
+            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy),
+                                fontsize=fontsize, **align)
+            box = label.get_window_extent(ax.figure.canvas.get_renderer()).expanded(1.05, 1.1)
+            clear = not any(box.overlaps(b) for b in taken) and not any(
+                box.contains(*m) for m in marks)
+            if clear or k == len(LABEL_OFFSETS) - 1:
+                if not clear:                          # nowhere free: the first offset
+                    label.remove()
+                    label = ax.annotate(text, (x, y), textcoords="offset points",
+                                        xytext=LABEL_OFFSETS[0], fontsize=fontsize)
+                    box = label.get_window_extent(ax.figure.canvas.get_renderer())
+                taken.append(box)
+                placed[i] = label
+                break
+    return [placed[i] for i in range(len(points))]
+
+
 def draw_data_flow(ax, stages: Sequence, style_label: str) -> None:
     """A generator's data flow as two columns of boxes (``stages`` as from
     :func:`ssnlib.diagnostics.data_flow`: name, how, shape, latent): the latent path on the

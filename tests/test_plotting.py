@@ -129,3 +129,29 @@ def test_the_data_flow_figure_is_legible_in_the_book():
     assert smallest >= 9 and plotting.png_size(png)[0] <= plotting.OUTPUT_PX
     texts = [t.get_text() for t in ax.texts]
     assert sum("[" in t for t in texts) == len(stages) and "style maps" in texts
+
+
+def test_place_labels_keeps_labels_apart_and_off_the_points():
+    """Six points in a tight cluster, the situation of the Pareto plot's lambda_D = 0/10 corner:
+    no two labels overlap and no label covers a point; of two points one above the other,
+    the labels keep their order."""
+    fig, ax = plotting.subplots(height=3)
+    points = [(1.0, 1.0), (1.02, 1.01), (1.0, 1.03), (0.98, 0.99), (1.01, 0.97), (2.0, 2.0)]
+    ax.plot(*zip(*points, strict=True), "o")
+    ax.set(xlim=(0, 3), ylim=(0, 3))
+    labels = plotting.place_labels(ax, points, [f"λ={k}" for k in range(len(points))])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    marks = [ax.transData.transform(p) for p in points]
+    assert not any(b.contains(*m) for b in boxes for m in marks)
+    plt.close(fig)
+    # two points one above the other (the paper's lambda_D = 0 and 1): labels in that order
+    fig, ax = plotting.subplots(height=3)
+    ax.set(xlim=(0, 3), ylim=(0, 3))
+    low, high = plotting.place_labels(ax, [(1.0, 1.0), (1.0, 1.15)], ["low", "high"])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert high.get_window_extent(renderer).y0 >= low.get_window_extent(renderer).y1
+    plt.close(fig)

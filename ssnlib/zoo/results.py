@@ -256,6 +256,9 @@ def draw_pareto(ax, bx, ms: list[dict]) -> None:
     paper's Table 2 on ``bx``; log-scaled distortion, points labelled by lambda_D."""
     import matplotlib.ticker
 
+    from ssnlib.plotting import place_labels
+
+    labels: list[tuple[tuple[float, float], str]] = []     # placed once the axes are final
     series = (("ssn", "radial", "scratch", "o", "C0", "SSN, radial-trained"),
               ("ssn", "outside", "scratch", "D", "C2", "SSN, outside-trained"),
               ("ssn", "outside", "transfer", "^", "C1", "SSN from StyleGAN2, outside"),
@@ -280,9 +283,7 @@ def draw_pareto(ax, bx, ms: list[dict]) -> None:
         for d, f, lam in zip(*mean, lams, strict=True):
             if lam == 0 and (mode, begin) == ("outside", "scratch"):
                 continue                       # the radial curve's lambda_D = 0, labelled
-            # radial labels below their points, the rest above: the curves cross
-            ax.annotate(f"λ={lam:g}", (d, f), textcoords="offset points", fontsize=8,
-                        xytext=(4, -11) if mode == "radial" else (4, 4))
+            labels.append(((d, f), f"λ={lam:g}"))
     sg2 = _find(ms, "faces", "stylegan2")
     if sg2 is not None and not math.isnan(score(sg2, "fid")):
         ax.axhline(score(sg2, "fid"), color="gray", ls="--", label="StyleGAN2 FID")
@@ -296,10 +297,6 @@ def draw_pareto(ax, bx, ms: list[dict]) -> None:
     lams = sorted(PAPER_TABLE2)
     bx.plot([PAPER_TABLE2[k][2] for k in lams], [PAPER_TABLE2[k][0] for k in lams], "o-",
             color="k", label="SSN (paper)")
-    for k in lams:
-        # lambda_D = 0 and 1 share a distortion: one label above, one below the point
-        bx.annotate(f"λ={k:g}", (PAPER_TABLE2[k][2], PAPER_TABLE2[k][0]),
-                    textcoords="offset points", xytext=(4, -10 if k == 0 else 4), fontsize=8)
     bx.axhline(PAPER_TABLE1["faces"]["stylegan2"][0], color="gray", ls="--")
     bx.set(xscale="log", xlabel="distortion (paper, log)", ylabel="FID (paper)",
            title="Paper, Table 2: FFHQ 256 px")
@@ -307,6 +304,10 @@ def draw_pareto(ax, bx, ms: list[dict]) -> None:
     # one legend for both panels, below them, where it hides no point
     (h1, n1), (h2, n2) = ax.get_legend_handles_labels(), bx.get_legend_handles_labels()
     ax.figure.legend(h1 + h2, n1 + n2, loc="outside lower center", ncols=3, fontsize=8)
+    # labels last, on the final layout, where they overlap neither each other nor a point
+    place_labels(ax, [p for p, _ in labels], [t for _, t in labels])
+    place_labels(bx, [(PAPER_TABLE2[k][2], PAPER_TABLE2[k][0]) for k in lams],
+                 [f"λ={k:g}" for k in lams])
 
 
 def plot_pareto(ms: list[dict], path: str | Path) -> Path:
