@@ -248,3 +248,18 @@ def test_time_limit_stops_at_a_log_point_with_a_checkpoint(tmp_path):
     assert t.step == 2
     assert [p.name for p in list_checkpoints(tmp_path)] == ["ckpt-00000002.pt"]
     assert (tmp_path / "samples" / "step-00000002.png").is_file()
+
+
+def test_loop_seconds_sums_the_logged_intervals_from_where_a_run_began(tmp_path):
+    """log.jsonl holds seconds per step of each logging interval; a resumed run's log starts
+    after the step it resumed from, and only its own steps count."""
+    from ssnlib.train.monitor import loop_seconds
+
+    records = [{"step": 300, "sec_per_step": 0.5}, {"step": 400, "sec_per_step": 0.25},
+               {"step": 500, "loss/D": 1.0, "sec_per_step": 1.0}]
+    (tmp_path / "log.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert loop_seconds(tmp_path, after_step=200) == {200: 0.0, 300: 50.0, 400: 75.0,
+                                                      500: 175.0}
+    assert loop_seconds(tmp_path)[300] == 150.0                  # from step 0
+    assert loop_seconds(tmp_path, after_step=400) == {400: 0.0, 500: 100.0}
+    assert loop_seconds(tmp_path / "nothing") == {}

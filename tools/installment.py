@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from ssnlib.train.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint  # noqa: E402
 from ssnlib.train.config import load_config  # noqa: E402
+from ssnlib.train.monitor import loop_seconds  # noqa: E402
 from ssnlib.utils import environment_report, git_state  # noqa: E402
 
 SSN = [sys.executable, "-m", "ssnlib.cli"]
@@ -133,17 +134,6 @@ def transfer(name: str, source: str) -> dict:
     return ledger["transfer"]
 
 
-def loop_seconds(run: Path, after_step: int) -> float:
-    """Seconds the training loop ran after ``after_step`` (``sec_per_step`` from log.jsonl)."""
-    total, last = 0.0, after_step
-    for line in (run / "log.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        if record.get("step", 0) > after_step and "sec_per_step" in record:
-            total += record["sec_per_step"] * (record["step"] - last)
-            last = record["step"]
-    return total
-
-
 def score(name: str, dataset: str, num: int) -> tuple[dict, str]:
     """FID, KID, precision and recall of the run's EMA generator, and the command."""
     out = run_dir(name) / "scores.json"
@@ -171,7 +161,7 @@ def record(name: str, launched: str, start: int, threads: int, num: int) -> dict
     tmp.replace(folder(name) / STATE)                 # atomic: never a half-written state
     cfg = load_config(folder(name) / "config.yaml")
     metrics, eval_command = score(name, cfg.data.name, num)
-    seconds = loop_seconds(run_dir(name), start)
+    seconds = max(loop_seconds(run_dir(name), start).values(), default=0.0)
     batch, env = cfg.batch, environment_report()
     entry = {"installment": len(read_ledger(name)["installments"]) + 1,
              "date": date.today().isoformat(), "command": launched,

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from ssnlib.train.checkpoint import list_checkpoints, load_checkpoint  # noqa: E402
 from ssnlib.train.config import load_config  # noqa: E402
+from ssnlib.train.monitor import loop_seconds  # noqa: E402
 from ssnlib.utils import environment_report, git_state  # noqa: E402
 
 SSN = [sys.executable, "-m", "ssnlib.cli"]
@@ -60,18 +61,6 @@ def train(variant: str, overrides: list[str], args) -> str:
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     subprocess.run([*SSN, *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     return "OMP_NUM_THREADS=1 ssn " + shlex.join(command)
-
-
-def loop_seconds(run: Path) -> dict[int, float]:
-    """Training seconds up to each logged step (``sec_per_step`` summed from log.jsonl)."""
-    total, last, out = 0.0, 0, {0: 0.0}
-    for line in (run / "log.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        if "sec_per_step" in record:
-            total += record["sec_per_step"] * (record["step"] - last)
-            last = record["step"]
-            out[last] = total
-    return out
 
 
 def score(ckpt: Path, dataset: str, args) -> dict:

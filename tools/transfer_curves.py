@@ -23,6 +23,7 @@ from ssnlib import zoo
 from ssnlib.metrics.evaluate import evaluate
 from ssnlib.train.checkpoint import list_checkpoints, load_checkpoint
 from ssnlib.train.config import from_dict
+from ssnlib.train.monitor import loop_seconds
 from ssnlib.train.trainer import build_models, init_models
 from ssnlib.utils import get_device, seed_everything
 
@@ -45,18 +46,6 @@ def generators(run_dir: Path):
         G, _ = build_models(from_dict(state["config"]))
         G.load_state_dict(state["G_ema"])
         yield state["step"], state["images_seen"], G.eval()
-
-
-def wall_times(run_dir: Path) -> dict[int, float]:
-    """Training seconds up to every logged step, summed from ``log.jsonl``."""
-    total, last, out = 0.0, 0, {0: 0.0}
-    for line in (run_dir / "log.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        if "sec_per_step" in rec:
-            total += rec["sec_per_step"] * (rec["step"] - last)
-            last = rec["step"]
-            out[last] = round(total, 1)
-    return out
 
 
 def score(G, num: int, dist_num: int) -> dict:
@@ -83,7 +72,8 @@ def main() -> None:
               "features": "domain", "runs": {}, "zoo": {}}
     for spec in args.run:
         name, run_dir = spec.split("=", 1)
-        walls, rows = wall_times(Path(run_dir)), []
+        walls = {step: round(t, 1) for step, t in loop_seconds(run_dir).items()}
+        rows = []
         for step, seen, G in generators(Path(run_dir)):
             if step % args.every:
                 continue

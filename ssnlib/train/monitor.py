@@ -83,3 +83,21 @@ class Monitor:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+
+def loop_seconds(run_dir: str | Path, after_step: int = 0) -> dict[int, float]:
+    """Seconds the training loop ran from ``after_step`` up to each step that ``log.jsonl``
+    logged (``sec_per_step`` times the steps of each logging interval): ``{after_step: 0.0,
+    100: 16.2, ...}``. ``after_step`` is where a resumed run began, so a log that starts
+    there counts only its own steps. Empty without a log."""
+    log = Path(run_dir) / "log.jsonl"
+    if not log.is_file():
+        return {}
+    total, last, out = 0.0, after_step, {after_step: 0.0}
+    for line in log.read_text().splitlines():
+        record = json.loads(line)
+        if "sec_per_step" in record and record["step"] > after_step:
+            total += record["sec_per_step"] * (record["step"] - last)
+            last = record["step"]
+            out[last] = total
+    return out

@@ -27,6 +27,7 @@ from ssnlib.data import DATASETS
 from ssnlib.safeload import load_state
 from ssnlib.train.checkpoint import atomic_write, load_checkpoint, resolve_checkpoint
 from ssnlib.train.config import from_dict
+from ssnlib.train.monitor import loop_seconds
 from ssnlib.train.sample import sample_images
 from ssnlib.utils import git_state, to_uint8
 from ssnlib.zoo.pretrained import CONFIG, MANIFEST, REFERENCE, WEIGHTS, model_dir, sha256, zoo_dir
@@ -37,18 +38,10 @@ MAX_BYTES = 15 * 2**20          # the zoo's size limit per generator
 
 
 def run_wall_time(run_dir: Path) -> float | None:
-    """Seconds the training loop ran, summed from ``log.jsonl`` (``sec_per_step`` times the
-    steps of each logging interval); None without a log."""
-    log = run_dir / "log.jsonl"
-    if not log.is_file():
-        return None
-    total, last = 0.0, 0
-    for line in log.read_text().splitlines():
-        record = json.loads(line)
-        if "sec_per_step" in record:
-            total += record["sec_per_step"] * (record["step"] - last)
-            last = record["step"]
-    return total
+    """Seconds the training loop ran (:func:`~ssnlib.train.monitor.loop_seconds` to its last
+    logged step); None without a log."""
+    seconds = loop_seconds(run_dir)
+    return max(seconds.values()) if seconds else None
 
 
 def _shown(path: Path) -> str:
