@@ -77,6 +77,13 @@ def read_ledger(name: str) -> dict:
             "installments": []}
 
 
+def write_ledger(name: str, ledger: dict) -> None:
+    """The ledger, written to a temporary name and renamed: never half written."""
+    tmp = folder(name) / (LEDGER + ".tmp")
+    tmp.write_text(json.dumps(ledger, indent=1) + "\n")
+    tmp.replace(folder(name) / LEDGER)
+
+
 def restore(name: str) -> int:
     """Put the committed state where ``--resume auto`` finds it; its step (0: none yet)."""
     state_path = folder(name) / STATE
@@ -91,9 +98,11 @@ def restore(name: str) -> int:
     return step
 
 
-def train(name: str, minutes: float, threads: int, overrides: list[str]) -> tuple[str, int]:
-    """One installment of training; the command as launched and the step it started from."""
-    start = restore(name)
+def train(name: str, minutes: float, threads: int, overrides: list[str]
+          ) -> tuple[str, int, dict]:
+    """One installment of training: the command as launched, the step it started from and
+    the code it ran (commit and uncommitted changes at launch)."""
+    start, code = restore(name), git_state("ssnlib", "configs")
     config = folder(name) / "config.yaml" if start else PLACES["configs"] / f"{name}.yaml"
     if not config.is_file():
         sys.exit(f"installment: error: no {shown(config)}: a first installment needs "
@@ -104,7 +113,7 @@ def train(name: str, minutes: float, threads: int, overrides: list[str]) -> tupl
     launched = f"OMP_NUM_THREADS={threads} ssn train " + shlex.join(args)
     print(f"installment: {launched}", flush=True)
     subprocess.run([*SSN, "train", *args], env=env, cwd=ROOT, check=True)
-    return launched, start
+    return launched, start, code
 
 
 def transfer(name: str, source: str) -> dict:
@@ -130,7 +139,7 @@ def transfer(name: str, source: str) -> dict:
                           "images": last["images_after"], "scores": last["scores"],
                           "command": "ssn " + shlex.join(args), "date": date.today().isoformat(),
                           **git_state("ssnlib")}
-    (folder(name) / LEDGER).write_text(json.dumps(ledger, indent=1) + "\n")
+    write_ledger(name, ledger)
     return ledger["transfer"]
 
 
@@ -147,7 +156,7 @@ def score(name: str, dataset: str, num: int) -> tuple[dict, str]:
     return {k: round(float(v), 4) for k, v in flat.items()}, "ssn " + shlex.join(args)
 
 
-def record(name: str, launched: str, start: int, threads: int, num: int) -> dict:
+def record(name: str, launched: str, start: int, code: dict, threads: int, num: int) -> dict:
     """Ship the newest checkpoint as the run's state, score it, append to the ledger."""
     newest = latest_checkpoint(run_dir(name))
     if newest is None:
@@ -164,8 +173,7 @@ def record(name: str, launched: str, start: int, threads: int, num: int) -> dict
     seconds = max(loop_seconds(run_dir(name), start).values(), default=0.0)
     batch, env = cfg.batch, environment_report()
     entry = {"installment": len(read_ledger(name)["installments"]) + 1,
-             "date": date.today().isoformat(), "command": launched,
-             **git_state("ssnlib", "configs"),
+             "date": date.today().isoformat(), "command": launched, **code,
              "device": env.get("gpu", env["device"]), "threads": threads, "torch": env["torch"],
              "images_before": start * batch, "images_after": int(state["images_seen"]),
              "step": int(state["step"]), "wall_time_s": round(seconds, 1),
@@ -173,7 +181,7 @@ def record(name: str, launched: str, start: int, threads: int, num: int) -> dict
              "scores": metrics, "scores_command": eval_command, "scores_num": num}
     ledger = read_ledger(name)
     ledger["installments"].append(entry)
-    (folder(name) / LEDGER).write_text(json.dumps(ledger, indent=1) + "\n")
+    write_ledger(name, ledger)
     draw(name, ledger)
     return entry
 
@@ -190,7 +198,8 @@ def draw(name: str, ledger: dict) -> None:
     images = [r["images_after"] / 1000 for r in rows]
     fig, (left, right) = plotting.subplots(1, 2, height=2.8)
     left.plot(images, [r["scores"]["fid"] for r in rows], "o-")
-    left.set(xlabel="training images (thousands)", ylabel="domain FID (10k vs 10k)")
+    num = rows[-1]["scores_num"]
+    left.set(xlabel="training images (thousands)", ylabel=f"domain FID ({num} vs {num})")
     for key in ("precision", "recall"):
         right.plot(images, [r["scores"][key] for r in rows], "o-", label=key)
     right.set(xlabel="training images (thousands)", ylim=(0, 1), title="k = 3")
@@ -211,6 +220,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for training")
     parser.add_argument("--launched-as", help="record: the command that trained this part")
     parser.add_argument("--since-step", type=int, help="record: the step this part began at")
+    parser.add_argument("--commit", help="record: the commit that trained it (default: HEAD)")
     parser.add_argument("--num", type=int, default=10000, help="samples for the scores")
     parser.add_argument("--from", dest="source", help="transfer: the StyleGAN2 run to start from")
     for place in PLACES:
@@ -225,12 +235,14 @@ def main() -> int:
         print(json.dumps(transfer(args.name, args.source), indent=1))
         return 0
     if args.action == "train":
-        launched, start = train(args.name, args.minutes, args.threads, args.set)
+        launched, start, code = train(args.name, args.minutes, args.threads, args.set)
     else:
         if args.launched_as is None or args.since_step is None:
             parser.error("record needs --launched-as and --since-step")
         launched, start = args.launched_as, args.since_step
-    entry = record(args.name, launched, start, args.threads, args.num)
+        code = git_state("ssnlib", "configs") if args.commit is None else {
+            "commit": args.commit, "dirty": "not recorded (trained outside installment.py)"}
+    entry = record(args.name, launched, start, code, args.threads, args.num)
     print(json.dumps(entry, indent=1))
     print(f"installment: done in {time.monotonic() - started:.0f} s", flush=True)
     return 0
