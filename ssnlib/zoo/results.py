@@ -154,10 +154,16 @@ def target_checks(ms: list[dict]) -> list[dict]:
     return out
 
 
+def _pr(m: dict) -> str:
+    """Improved precision / recall (k = 3), "–" where not recorded."""
+    p, r = score(m, "pr", "precision"), score(m, "pr", "recall")
+    return "–" if math.isnan(p) else f"{p:.2f} / {r:.2f}"
+
+
 def _table1(ms: list[dict]) -> list[str]:
-    lines = ["| Dataset | Model | FID (ours) | KID (ours) | PPL (ours) | Inception FID (ours, n) | "
-             "paper dataset | FID (paper) | PPL (paper) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| Dataset | Model | FID (ours) | KID (ours) | precision / recall (ours) | PPL (ours) "
+             "| Inception FID (ours, n) | paper dataset | FID (paper) | PPL (paper) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for dataset in ("faces", "skylines"):
         for arch in ("stylegan2", "ssn"):
             m = _find(ms, dataset, arch, None if arch == "stylegan2" else 0)
@@ -170,16 +176,18 @@ def _table1(ms: list[dict]) -> list[str]:
             inception = (f"{_fmt(inception['fid'])} ({inception['num']})" if inception
                          else "not measured")
             lines.append(f"| {dataset} | {label(m)} (`{m['name']}`) | {_fmt(score(m, 'fid'))} "
-                         f"| {_fmt(score(m, 'kid'))} | {_fmt(score(m, 'ppl'))} | {inception} | "
+                         f"| {_fmt(score(m, 'kid'))} | {_pr(m)} | {_fmt(score(m, 'ppl'))} | "
+                         f"{inception} | "
                          f"{PAPER_NAMES[dataset]} | {pf} | {pp} |")
     return lines
 
 
 def _table2(ms: list[dict], dataset: str) -> list[str]:
-    lines = ["| Model | FID | KID | PPL | Distortion (± s.e.) | radial distortion | leak ratio "
-             "| energy inside | part leak rate | images seen | paper FID | paper PPL "
-             "| paper distortion |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| Model | FID | KID | precision / recall | PPL | Distortion (± s.e.) "
+             "| radial distortion | leak ratio | energy inside | part leak rate | images seen "
+             "| paper FID | paper PPL | paper distortion |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+             "| --- |"]
     for m in ms:
         if m["training"]["dataset"] != dataset:
             continue
@@ -197,7 +205,8 @@ def _table2(ms: list[dict], dataset: str) -> list[str]:
         energy = _fmt(score(m, "locality", "energy_inside"), 2) if spatial else "N/A"
         parts = _fmt(score(m, "parts", "leak_rate")) if spatial else "N/A"
         lines.append(f"| {label(m)} (`{m['name']}`) | {_fmt(score(m, 'fid'))} | "
-                     f"{_fmt(score(m, 'kid'))} | {_fmt(score(m, 'ppl'))} | {dist} | {radial} | "
+                     f"{_fmt(score(m, 'kid'))} | {_pr(m)} | {_fmt(score(m, 'ppl'))} | {dist} | "
+                     f"{radial} | "
                      f"{leak} | {energy} | {parts} | {m['training']['images_seen']:,} | "
                      f"{' | '.join(p)} |")
     return lines
