@@ -170,7 +170,8 @@ def record(name: str, launched: str, start: int, code: dict, threads: int, num: 
     tmp.replace(folder(name) / STATE)                 # atomic: never a half-written state
     cfg = load_config(folder(name) / "config.yaml")
     metrics, eval_command = score(name, cfg.data.name, num)
-    seconds = max(loop_seconds(run_dir(name), start).values(), default=0.0)
+    logged = loop_seconds(run_dir(name), start)       # up to the state's step, not past it
+    seconds = max((t for k, t in logged.items() if k <= state["step"]), default=0.0)
     batch, env = cfg.batch, environment_report()
     entry = {"installment": len(read_ledger(name)["installments"]) + 1,
              "date": date.today().isoformat(), "command": launched, **code,
