@@ -173,3 +173,22 @@ def test_the_v3_configs_follow_the_papers_protocol():
             assert cfg.reg.distortion_mode == "outside"
         else:
             assert not cfg.model.init and cfg.reg.distortion_weight == 0
+
+
+@pytest.mark.parametrize("run", sorted(p.name for p in (ROOT / "data/runs").glob("*/")))
+def test_a_committed_run_resumes_from_what_its_ledger_says(run):
+    """Each data/runs/NAME: its state loads without pickled code, is where the ledger's last
+    installment ended, and belongs to the run's config (the keys a resume checks)."""
+    from ssnlib.train.config import from_dict, load_config
+    from ssnlib.train.trainer import RESUME_KEYS
+
+    folder = ROOT / "data/runs" / run
+    state = load_checkpoint(folder / "state.pt")
+    last = json.loads((folder / "manifest.json").read_text())["installments"][-1]
+    assert (last["step"], last["images_after"]) == (state["step"], state["images_seen"])
+    assert set(last["scores"]) == {"fid", "kid", "precision", "recall"}
+    saved = from_dict(state["config"]).to_dict()
+    mine = load_config(folder / "config.yaml").to_dict()
+    for d in (saved, mine):
+        d["data"].pop("workers")                     # changes nothing a resume loads
+    assert {k: saved[k] for k in RESUME_KEYS} == {k: mine[k] for k in RESUME_KEYS}
