@@ -452,9 +452,11 @@ plotting.show(fig)
 # The paper's Table 2 has one more column: the *perceptual path length* (PPL, Karras et al.
 # 2019), how fast the image changes along a straight path in the mapped latent $w$,
 #
-# $$\mathrm{PPL} = \mathbb E\Big[ \tfrac{1}{\epsilon^2}\,
-#   \big\| f\big(g(w(t))\big) - f\big(g(w(t + \epsilon))\big) \big\|^2 \Big],
-#   \qquad w(t) = (1 - t)\, w_0 + t\, w_1,\quad \epsilon = 10^{-4},$$
+# $$\begin{aligned}
+#   \mathrm{PPL} &= \mathbb E\Big[ \tfrac{1}{\epsilon^2}\,
+#   \big\| f\big(g(w(t))\big) - f\big(g(w(t + \epsilon))\big) \big\|^2 \Big], \\
+#   w(t) &= (1 - t)\, w_0 + t\, w_1, \qquad \epsilon = 10^{-4},
+# \end{aligned}$$
 #
 # with $f$ a feature network (`ssnlib.metrics.ppl`: our domain network where the paper used
 # LPIPS; $t = 0$; the mean between the 1st and 99th percentiles). For an SSN the path moves
