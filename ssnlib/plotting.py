@@ -238,30 +238,27 @@ def place_labels(ax, points: Sequence[tuple[float, float]], texts: Sequence[str]
     else the first offset. Points are labelled from the top of the axes down, so of two close
     points the upper one keeps the label above. Returns the text artists, in input order."""
     ax.figure.canvas.draw()
-    to_px = ax.transData.transform
-    marks = [to_px(p) for p in points]                   # each point's own few pixels
+    renderer = ax.figure.canvas.get_renderer()
+    marks = [ax.transData.transform(p) for p in points]  # each point's own few pixels
+
+    def label_at(i: int, dx: float, dy: float):
+        """The label of point i at offset (dx, dy) points and its box (a little padded)."""
+        label = ax.annotate(texts[i], points[i], textcoords="offset points", xytext=(dx, dy),
+                            fontsize=fontsize, ha="right" if dx < 0 else "left")
+        return label, label.get_window_extent(renderer).expanded(1.05, 1.1)
+
     taken, placed = [], {}
     for i in sorted(range(len(points)), key=lambda i: -marks[i][1]):
-        (x, y), text = points[i], texts[i]
-        label = None
-        for k, (dx, dy) in enumerate(LABEL_OFFSETS):
-            align = {"ha": "right" if dx < 0 else "left", "va": "baseline"}
-            if label is not None:
-                label.remove()
-            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy),
-                                fontsize=fontsize, **align)
-            box = label.get_window_extent(ax.figure.canvas.get_renderer()).expanded(1.05, 1.1)
-            clear = not any(box.overlaps(b) for b in taken) and not any(
-                box.contains(*m) for m in marks)
-            if clear or k == len(LABEL_OFFSETS) - 1:
-                if not clear:                          # nowhere free: the first offset
-                    label.remove()
-                    label = ax.annotate(text, (x, y), textcoords="offset points",
-                                        xytext=LABEL_OFFSETS[0], fontsize=fontsize)
-                    box = label.get_window_extent(ax.figure.canvas.get_renderer())
-                taken.append(box)
-                placed[i] = label
+        for dx, dy in LABEL_OFFSETS:
+            label, box = label_at(i, dx, dy)
+            if not any(box.overlaps(b) for b in taken) and not any(box.contains(*m)
+                                                                   for m in marks):
                 break
+            label.remove()
+        else:                                          # nowhere free: the first offset
+            label, box = label_at(i, *LABEL_OFFSETS[0])
+        taken.append(box)
+        placed[i] = label
     return [placed[i] for i in range(len(points))]
 
 
