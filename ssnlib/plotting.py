@@ -149,6 +149,42 @@ def show(fig) -> None:
              "text/plain": f"<Figure size {w}x{h} with {len(fig.axes)} Axes>"}, raw=True)
 
 
+def show_table(header: Sequence[str], rows: Sequence[Sequence], caption: str = "") -> None:
+    """Display a table as the book renders it (HTML, numbers right-aligned, wrapping to the
+    column's width) with a plain-text twin for consoles and ``nbval``; cells are shown as
+    ``str(cell)``."""
+    from html import escape
+
+    from IPython.display import display
+
+    cells = [[str(c) for c in row] for row in rows]
+    if any(len(row) != len(header) for row in cells):
+        raise ValueError(f"every row needs {len(header)} cells, one per column of {header}")
+    numeric = [all(_is_number(row[k]) for row in cells) for k in range(len(header))]
+
+    def line(values, tag):
+        return "<tr>" + "".join(
+            f'<{tag}{" class=num" if numeric[k] else ""}>{escape(v)}</{tag}>'
+            for k, v in enumerate(values)) + "</tr>"
+    head = f"<caption>{escape(caption)}</caption>" if caption else ""
+    html = (f'<table class="ssn-table">{head}<thead>{line(header, "th")}</thead><tbody>'
+            + "".join(line(row, "td") for row in cells) + "</tbody></table>")
+    widths = [max(len(r[k]) for r in [list(header), *cells]) for k in range(len(header))]
+    text = [caption] if caption else []
+    text += ["  ".join(v.rjust(w) if numeric[k] else v.ljust(w)
+                       for k, (v, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+             for r in [list(header), *cells]]
+    display({"text/html": html, "text/plain": "\n".join(text)}, raw=True)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "").rstrip("%x×"))
+    except ValueError:
+        return False
+    return True
+
+
 def png_size(png: bytes) -> tuple[int, int]:
     """(width, height) in pixels from a PNG's header."""
     if png[:8] != b"\x89PNG\r\n\x1a\n":
@@ -298,3 +334,36 @@ def _rectangle(xy, w, h):
     from matplotlib.patches import Rectangle
 
     return Rectangle(xy, w, h, fill=False, ec="cyan", lw=2)
+
+
+def resample_gallery(rows: Sequence[Sequence], titles: Sequence[str],
+                     row_labels: Sequence[str] | None = None, boxes: Sequence | None = None,
+                     vmax: float = 1.0, bar_label: str = "mean |change| over RGB",
+                     width: float = WIDTH_IN):
+    """Rows of resampling panels, each an RGB image H x W x 3 in [0, 1] or a difference map
+    H x W, all maps on one inferno scale from 0 to ``vmax`` with one colour bar below.
+
+    ``titles`` name the columns (shown above the first row), ``row_labels`` the rows (left of
+    each row); ``boxes[r][c]`` lists the pixel boxes ``(y0, x0, y1, x1)`` to outline on panel
+    ``c`` of row ``r`` (the redrawn blocks; empty or None for none). Returns the figure."""
+    nrows, ncols = len(rows), len(rows[0])
+    side = width / (ncols + 0.4)
+    fig, axes = subplots(nrows, ncols, height=side * nrows + 1.1, width=width, squeeze=False)
+    heat = None
+    for r, row in enumerate(rows):
+        for c, panel in enumerate(row):
+            ax, panel = axes[r, c], np.asarray(panel)
+            ax.set(xticks=[], yticks=[])
+            if panel.ndim == 2:
+                heat = ax.imshow(panel, cmap="inferno", vmin=0, vmax=vmax)
+            else:
+                ax.imshow(panel)
+            for y0, x0, y1, x1 in (boxes[r][c] or ()) if boxes is not None else ():
+                ax.add_patch(_rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0))
+            if r == 0:
+                ax.set_title(titles[c])
+        if row_labels is not None:
+            axes[r, 0].set_ylabel(row_labels[r])
+    if heat is not None:
+        fig.colorbar(heat, ax=axes, location="bottom", shrink=0.6, aspect=40, label=bar_label)
+    return fig

@@ -155,3 +155,30 @@ def test_place_labels_keeps_labels_apart_and_off_the_points():
     renderer = fig.canvas.get_renderer()
     assert high.get_window_extent(renderer).y0 >= low.get_window_extent(renderer).y1
     plt.close(fig)
+
+
+def test_resample_gallery_shares_one_scale_and_outlines_the_given_panels():
+    rng = np.random.default_rng(0)
+    rows = [[rng.random((8, 8, 3)), rng.random((8, 8)) * 0.5, rng.random((8, 8))]
+            for _ in range(2)]
+    boxes = [[[(0, 0, 4, 4)], None, [(0, 0, 4, 4), (4, 4, 8, 8)]], [None, None, None]]
+    fig = plotting.resample_gallery(rows, ["image", "Δ a", "Δ b"], ["one", "two"],
+                                    boxes=boxes, vmax=0.8)
+    panels = fig.axes[:6]
+    assert [len(ax.patches) for ax in panels] == [1, 0, 2, 0, 0, 0]
+    assert {ax.images[0].get_clim() for ax in panels if ax.images[0].get_array().ndim == 2} \
+        == {(0.0, 0.8)}
+    assert len(fig.axes) == 7                                    # the six panels and one bar
+    assert plotting.check_legible(plotting.render(fig)[0]) == []
+
+
+def test_show_table_renders_html_and_an_aligned_text_twin(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
+    plotting.show_table(["model", "FID"], [["a <b>", "16.3"], ["c", "1,234"]], caption="cap")
+    html, text = shown[0]["text/html"], shown[0]["text/plain"]
+    assert "<caption>cap</caption>" in html and "a &lt;b&gt;" in html   # escaped
+    assert html.count("class=num") == 3                   # the FID header and both cells
+    assert text.splitlines() == ["cap", "model    FID", "a <b>   16.3", "c      1,234"]
+    with pytest.raises(ValueError, match="2 cells"):
+        plotting.show_table(["a", "b"], [["only one"]])

@@ -1,6 +1,8 @@
 """Block resampling (paper, section 3; Definition 1): choose blocks, redraw them, show the
 change. ``select``: what the user picked -> latent blocks; ``core``: resampling and the
-all-blocks chain; ``render``: grid overlays and difference heat maps; ``ssn resample`` and
+all-blocks chain; ``render``: grid overlays and difference heat maps; ``parts``: resampling
+the blocks of a named part; ``inpaint``: inpainting with the same generator, the baseline a
+resample is compared with; ``ssn resample`` and
 the BlockPicker sit on top of these (:mod:`ssnlib.commands.resample`, :mod:`ssnlib.widgets`).
 """
 

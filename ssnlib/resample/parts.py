@@ -42,7 +42,10 @@ class PartResample:
     blocks: list[int]
     image: torch.Tensor                       # [3, R, R]
     part_mask: torch.Tensor                   # [R, R] bool
+    z: torch.Tensor | None = None             # [1, *z_shape] the seed's latent ...
+    noise: list[torch.Tensor] = field(default_factory=list)    # ... and noise inputs
     resamples: list[torch.Tensor] = field(default_factory=list)
+    latents: list[torch.Tensor] = field(default_factory=list)   # each resample's z
     part_change: list[float] = field(default_factory=list)      # mean |change| on the part
     part_changed: list[bool] = field(default_factory=list)
     outside_changed: list[list[str]] = field(default_factory=list)  # attributes read anew
@@ -101,17 +104,19 @@ def part_resample_study(G, part: str, domain: str, seeds: list[int], n_resamples
         if mask.sum() < min_pixels:
             continue
         blocks = covering_blocks(grid, mask, share)
-        study = PartResample(seed, blocks, image[0], mask)
+        study = PartResample(seed, blocks, image[0], mask, z, noise)
         base_attrs, seg = readings(extractor, image, domain, heads, True)
         outside = _outside_attributes(grid, blocks, seg[0], shows)
         # a stream apart from the seeds' own: Generator(seed) would redraw z exactly
         draw = torch.Generator(device=device).manual_seed((resample_seed + 1) * 1_000_003 + seed)
         for _ in range(n_resamples):
-            new = G(resample_blocks(G, z, blocks, generator=draw), noise=noise).float().cpu()
+            z_new = resample_blocks(G, z, blocks, generator=draw)
+            new = G(z_new, noise=noise).float().cpu()
             change = difference(image[0], new[0])
             moved = readings(extractor, new, domain, heads, False)[0][0] != base_attrs[0]
             part_change = change[mask].mean().item()
             study.resamples.append(new[0])
+            study.latents.append(z_new)
             study.part_change.append(part_change)
             study.part_changed.append(part_change >= tau or any(
                 moved[k] for k, a in enumerate(attrs) if a in own))

@@ -9,7 +9,9 @@ and scored, and the result tables built from their manifests.
 * :mod:`~ssnlib.zoo.pretrained`: names, manifests, loading with a SHA-256 check;
 * :mod:`~ssnlib.zoo.load`: one loader for every way of naming a generator;
 * :mod:`~ssnlib.zoo.export`: a training run's EMA generator -> a zoo folder, scores recorded;
-* :mod:`~ssnlib.zoo.results`: Tables 1 and 2, the Pareto plot and the sample sheet.
+* :mod:`~ssnlib.zoo.results`: Tables 1 and 2, the Pareto plot and the sample sheet;
+* :mod:`~ssnlib.zoo.runs`: the runs trained in installments (``data/runs/``), their ledgers
+  and newest generators.
 """
 
 from ssnlib.zoo.export import export, record_metrics, run_wall_time

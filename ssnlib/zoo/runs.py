@@ -1,0 +1,71 @@
+"""Zoo runs trained in installments (``data/runs/NAME/``, written by ``tools/installment.py``).
+
+A run folder holds its resumable training state (``state.pt``), its config and a ledger
+(``manifest.json``) with one entry per installment: images seen, wall time, device and the
+scores measured after it. The chapters read them here:
+
+    from ssnlib.zoo import runs
+    G = runs.load("faces32-ssn-ld100")       # the EMA generator of the newest installment
+    runs.summary("faces32-ssn-ld100")        # images seen, installments, newest scores
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from ssnlib.errors import InputError, MissingFileError
+from ssnlib.train.sample import load_generator
+
+RUNS_DIR = Path(__file__).resolve().parents[2] / "data" / "runs"
+STATE, LEDGER = "state.pt", "manifest.json"
+
+
+def runs_dir(directory: str | Path | None = None) -> Path:
+    """``directory``, else ``$SSN_RUNS``, else the repository's ``data/runs``."""
+    return Path(directory or os.environ.get("SSN_RUNS") or RUNS_DIR)
+
+
+def names(directory: str | Path | None = None) -> list[str]:
+    """The runs with at least one recorded installment, sorted."""
+    root = runs_dir(directory)
+    return sorted(p.parent.name for p in root.glob(f"*/{STATE}")) if root.is_dir() else []
+
+
+def ledger(name: str, directory: str | Path | None = None) -> dict:
+    """The parsed ledger of run ``name``; a run without a recorded installment is an error
+    that lists the runs there are."""
+    path = runs_dir(directory) / name
+    if not (path / STATE).is_file() or not (path / LEDGER).is_file():
+        known = ", ".join(names(directory)) or "none"
+        raise MissingFileError(f"{path}: no trained run {name!r} (needs {STATE} and {LEDGER}); "
+                               f"known: {known}")
+    try:
+        return json.loads((path / LEDGER).read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path / LEDGER}: not valid JSON ({err})") from None
+
+
+def summary(name: str, directory: str | Path | None = None) -> dict:
+    """Where run ``name`` stands: images seen, installments, CPU/GPU wall time, the scores
+    measured after its newest installment (``fid``, ``kid``, ``precision``, ``recall``) and,
+    for a run started by transfer, the run and the images it started from (``transfer``)."""
+    book = ledger(name, directory)
+    parts = [p for p in book["installments"] if "images_after" in p]
+    if not parts:
+        raise InputError(f"{runs_dir(directory) / name / LEDGER}: no trained installment")
+    return {"name": name, "images": parts[-1]["images_after"], "installments": len(parts),
+            "wall_time_s": sum(p["wall_time_s"] for p in parts),
+            "devices": sorted({p["device"] for p in parts}),
+            "transfer": {k: book["transfer"][k] for k in ("from", "images")}
+            if "transfer" in book else None, **parts[-1].get("scores", {})}
+
+
+def load(name: str, device: torch.device | str = "cpu",
+         directory: str | Path | None = None) -> torch.nn.Module:
+    """The EMA generator of run ``name``'s newest installment, float32, eval mode."""
+    ledger(name, directory)                                   # a clear error if it is missing
+    return load_generator(runs_dir(directory) / name / STATE, net="ema", device=device)
