@@ -84,8 +84,10 @@ print("block of every pixel:\n", blocks.labels())
 # the rules for blocks $a_1, \dots, a_m$ one after the other is the matrix
 # product
 #
-# $$K = P^{a_1} P^{a_2} \cdots P^{a_m}, \qquad
-#   K(y^{(0)}, y^*) = \Pr(\text{end at } y^* \mid \text{start at } y^{(0)}).$$
+# $$\begin{gathered}
+#   K = P^{a_1} P^{a_2} \cdots P^{a_m}, \\
+#   K(y^{(0)}, y^*) = \Pr(\text{end at } y^* \mid \text{start at } y^{(0)}).
+# \end{gathered}$$
 #
 # **Definition 1** (paper, section 2) calls the rules $\{P^a\}$ a
 # *block-resampling* of $P$ when, starting from a sample $y^{(0)} \sim P$ and
@@ -98,9 +100,9 @@ print("block of every pixel:\n", blocks.labels())
 # argument about inpainting relies on (chapter 2):
 #
 # $$\begin{aligned}
-#   \{P^a\} \text{ is a block-resampling of } P \iff{}
-#   & K(y^{(0)}, \cdot\,) = P \\
-#   & \text{for every start } y^{(0)} \text{ with } P(y^{(0)}) > 0,
+#   & \{P^a\} \text{ is a block-resampling of } P \\
+#   \iff{} & K(y^{(0)}, \cdot\,) = P \text{ for every start } y^{(0)} \\
+#   & \text{with } P(y^{(0)}) > 0,
 # \end{aligned}$$
 #
 # that is, *every row of the sweep matrix equals the target law*, whatever the
@@ -137,7 +139,7 @@ print("block-resampling in all 24 orders:",
 # \begin{equation*}
 # \begin{aligned}
 #   \min_{\{P^a\}} \quad & \sum_{a=1}^{n_\text{blocks}} \mathcal D_a(P^a) \\
-#   \text{subject to} \quad & \{P^a\} \text{ is a block-resampling of } P.
+#   \text{s.t.} \quad & \{P^a\} \text{ is a block-resampling of } P.
 # \end{aligned} \tag{LDBR}
 # \end{equation*}
 #

@@ -37,7 +37,7 @@
 #
 # Two pixels, each its own block, with $P(0,0) = P(1,1) = \tfrac12$: the pixels
 # are always equal. The paper puts it in one line: starting from $(1,1)$,
-# inpainting "would do nothing, since $P(y_0 = 1 \mid y_1 = 1) = 1 = P(y_1 = 1
+# inpainting "would do nothing, since $P(y_0 = 1 \mid y_1 = 1) = 1$ $= P(y_1 = 1
 # \mid y_0 = 1)$" (section 2). In matrix form (states ordered $(0,0), (1,0),
 # (0,1), (1,1)$, pixel 0 first):
 

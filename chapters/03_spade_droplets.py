@@ -33,8 +33,10 @@
 # \mathbb R^{H \times W}$ by its own mean and standard deviation over the
 # $N = HW$ pixels,
 #
-# $$\operatorname{IN}(x)_p = \frac{x_p - \mu(x)}{\sigma(x)}, \qquad
-#   \mu(x) = \frac1N \sum_q x_q, \quad \sigma(x)^2 = \frac1N \sum_q (x_q - \mu)^2 .$$
+# $$\begin{gathered}
+#   \operatorname{IN}(x)_p = \frac{x_p - \mu(x)}{\sigma(x)}, \\
+#   \mu(x) = \frac1N \sum_q x_q, \quad \sigma(x)^2 = \frac1N \sum_q (x_q - \mu)^2 .
+# \end{gathered}$$
 #
 # It is blind to scale: $\operatorname{IN}(m x) = \operatorname{IN}(x)$ for
 # every $m > 0$. Whatever magnitude an earlier layer gave the features, the
@@ -53,8 +55,10 @@
 # dominates the variance, $\sigma^2 \approx m^2 + b^2/N$, and every *other*
 # pixel comes out as
 #
-# $$\operatorname{IN}(m u + b e_{p^*})_p \approx \frac{m\, u_p}{\sqrt{m^2 + b^2/N}}
-#   \approx \frac{\sqrt N}{b}\; m\, u_p \qquad (p \ne p^*),$$
+# $$\begin{aligned}
+#   \operatorname{IN}(m u + b e_{p^*})_p &\approx \frac{m\, u_p}{\sqrt{m^2 + b^2/N}} \\
+#   &\approx \frac{\sqrt N}{b}\; m\, u_p \qquad (p \ne p^*),
+# \end{aligned}$$
 #
 # *proportional to $m$*: the spike has fixed the denominator, and the
 # magnitude goes through. That is the trick StyleGAN2 (section 2) suspected
@@ -120,15 +124,15 @@ print(f"with the spike, spread at m = 1 over spread at m = 0.25: {spread[1.0] / 
 # $\gamma, \beta$:
 #
 # $$\begin{aligned}
-#   y &= \gamma\, \operatorname{IN}\!\big(\operatorname{lrelu}(g h + B)\big) + \beta
-#   && \text{(actual statistics, as SPADE)}, \\
-#   y &= \gamma\, \frac{\operatorname{lrelu}(g h + B)}{|g|} + \beta
-#   && \text{(expected statistics)} .
+#   y_\text{actual} &= \gamma\, \operatorname{IN}\!\big(\operatorname{lrelu}(g h + B)\big)
+#   + \beta, \\
+#   y_\text{expected} &= \gamma\, \frac{\operatorname{lrelu}(g h + B)}{|g|} + \beta .
 # \end{aligned}$$
 #
-# (For unit-variance $h$ the expected standard deviation of $g h$ is $|g|$;
-# the leaky ReLU is positively homogeneous, so the division may come after
-# it.) The loss is the Huber loss, the absolute error beyond 0.1 and the
+# The first normalises by the actual statistics of the map, as SPADE does; the
+# second by the expected ones. (For unit-variance $h$ the expected standard
+# deviation of $g h$ is $|g|$; the leaky ReLU is positively homogeneous, so the
+# division may come after it.) The loss is the Huber loss, the absolute error beyond 0.1 and the
 # squared error below: like a discriminator it forgives one wrong pixel more
 # readily than a dimmed image, and near its optimum it is smooth, so the
 # training does not hang on rounding (a plain absolute error lets the last

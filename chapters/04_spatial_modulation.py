@@ -63,8 +63,10 @@ plotting.show(fig)
 # \mathbb R^{I \times H \times W}$ that scales every input channel at every
 # pixel computes, at output channel $o$ and pixel $p$,
 #
-# $$u_o(p) = \sum_{i=1}^{I} \sum_{k} w_{o,i,k}\; s_i(p+k)\; h_i(p+k)
-#   = \operatorname{conv}(h \odot s,\ w)_o(p),$$
+# $$\begin{aligned}
+#   u_o(p) &= \sum_{i=1}^{I} \sum_{k} w_{o,i,k}\; s_i(p+k)\; h_i(p+k) \\
+#   &= \operatorname{conv}(h \odot s,\ w)_o(p),
+# \end{aligned}$$
 #
 # $k$ running over the nine offsets of the kernel. StyleGAN2's modulation is
 # the case where $s_i(p) = s_i$ does not depend on $p$. Now ask what
@@ -79,8 +81,10 @@ plotting.show(fig)
 # The variance of the output is the *squared* style map convolved with the
 # *squared* weights. Dividing by its square root gives the layer
 #
-# $$y = \frac{\operatorname{conv}(h \odot s,\ w)}{\sigma_E(s, w)}, \qquad
-#   \sigma_E(s, w) = \sqrt{\operatorname{conv}(s^2,\ w^2) + \epsilon}\,, \tag{1}$$
+# $$\begin{gathered}
+#   y = \frac{\operatorname{conv}(h \odot s,\ w)}{\sigma_E(s, w)}, \\
+#   \sigma_E(s, w) = \sqrt{\operatorname{conv}(s^2,\ w^2) + \epsilon}\,,
+# \end{gathered} \tag{1}$$
 #
 # the paper's eq. 1 ($\epsilon = 10^{-8}$ guards the division), with unit
 # variance at every pixel for any style map, and no statistic of $h$ in sight:

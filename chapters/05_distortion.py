@@ -62,8 +62,11 @@ plotting.use_book_style()  # fonts and figure widths that read well in the book
 # SSN keeps for every image it makes). Substituting, and moving the sum over $a$ inside the
 # expectation,
 #
-# $$\sum_a \mathcal D_a(P^a) = \mathbb E_{z, z'} \Big[ \sum_a \sum_{b \ne a}
-#   D\big(g(z)_b,\ g(z^a(z, z'))_b\big) \Big] = R_D(g),$$
+# $$\begin{aligned}
+#   \sum_a \mathcal D_a(P^a) &= \mathbb E_{z, z'} \Big[ \sum_a \sum_{b \ne a}
+#   D\big(g(z)_b,\ g(z^a(z, z'))_b\big) \Big] \\
+#   &= R_D(g),
+# \end{aligned}$$
 #
 # which is the paper's eq. 2, writing $g(\cdot)_b$ for block $b$ of an image. Because the
 # expectation is over $z, z'$ alone, its gradient with respect to the generator's weights
@@ -173,8 +176,10 @@ for lam, (_, _, dist_p) in sorted(results.PAPER_TABLE2.items())[1:]:
 # studied: `radial` weights a pixel outside the block by its distance $d_a(p)$ from the block
 # (in block units, `BlockGrid.distance_map`), normalised to average 1 outside,
 #
-# $$m_a(p) = \frac{d_a(p)}{\operatorname{mean}_{q \notin J_a} d_a(q)} \quad (p \notin J_a),
-#   \qquad m_a(p) = 1 \text{ in mode } \texttt{outside} .$$
+# $$\begin{gathered}
+#   m_a(p) = \frac{d_a(p)}{\operatorname{mean}_{q \notin J_a} d_a(q)} \quad (p \notin J_a), \\
+#   m_a(p) = 1 \text{ in mode } \texttt{outside} .
+# \end{gathered}$$
 #
 # A change right next to the block (a new hat casts a new shadow) is nearly free; a change at
 # the far side of the image costs up to about two and a half times the uniform weight. Both
@@ -594,8 +599,10 @@ plotting.show(fig)
 # The picker's *strength* slider moves a block only part of the way: with $t$ = strength
 # $\times \pi/2$, the new block is
 #
-# $$z_a(t) = \cos(t)\, z_a + \sin(t)\, z'_a , \qquad z'_a \sim \mathcal N(0, I)
-#   \text{ independent of } z_a .$$
+# $$\begin{gathered}
+#   z_a(t) = \cos(t)\, z_a + \sin(t)\, z'_a , \\
+#   z'_a \sim \mathcal N(0, I) \text{ independent of } z_a .
+# \end{gathered}$$
 #
 # As $\cos^2 t + \sin^2 t = 1$, $z_a(t)$ is again $\mathcal N(0, I)$ for every $t$ (a rotation
 # of two independent standard normal vectors), so a graded resample keeps the latent's law:

@@ -179,7 +179,7 @@ def show_table(header: Sequence[str], rows: Sequence[Sequence], caption: str = "
 
 def _is_number(text: str) -> bool:
     try:
-        float(text.replace(",", "").rstrip("%x×"))
+        float(text.replace(",", "").rstrip("%x×k"))     # 1,234  56%  1.3x  416k
     except ValueError:
         return False
     return True

@@ -46,6 +46,10 @@ class _State:
     changed: list[int]
 
 
+# rows that wrap on a narrow screen (a phone) instead of running off it
+WRAP = widgets.Layout(flex_flow="row wrap")
+
+
 class BlockPicker(widgets.VBox):
     """An interactive block resampler for any generator with ``sample_z``/``make_noise``.
 
@@ -156,9 +160,9 @@ class BlockPicker(widgets.VBox):
         self.children = [
             widgets.HBox([column(widgets.HTML("<b>now</b>: click blocks"), self.picker),
                           column(widgets.HTML("<b>before</b> (last step)"), self.before),
-                          column(self.change_title, self.change)]),
+                          column(self.change_title, self.change)], layout=WRAP),
             widgets.HBox([self.resample_button, self.undo_button, self.reset_button,
-                          self.new_button, self.strength]),
+                          self.new_button, self.strength], layout=WRAP),
             self.status, needs_kernel]
 
     # -- state ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // Open every page of the built book in headless Debian Chromium at 1280 px, served
 // from loopback, and check what a reader would see: no console errors, no request
-// leaving loopback, no header button that does nothing (at 1280 and at a phone's 390 px), math typeset by MathJax without errors (no `mjx-merror`),
-// nothing in the main column cut off (see layout.mjs), every matplotlib figure
-// legible at the size it is displayed, saved widget state rendered as widgets.
+// leaving loopback, no header button that does nothing (at 1280 and at a phone's 390 px),
+// math typeset by MathJax without errors (no `mjx-merror`), nothing in the main column
+// cut off and every matplotlib figure legible at the size it is displayed (see
+// layout.mjs; both at 1280 and at 390 px), saved widget state rendered as widgets.
 // Saves a full-page screenshot of each page and a JSON report.
 //
 //   node tests/browser/check_book.mjs jupyter_book/_build/html jupyter_book/_build/screens
@@ -40,7 +41,22 @@ await mkdir(screens, { recursive: true });
 const report = [];
 let failed = 0;
 const totals = { mathErrors: 0, clipped: 0, illegibleFigures: 0, figures: 0, deadButtons: 0 };
-const HEADER_WIDTHS = [1280, 390];           // a laptop and a phone
+const PHONE_PX = 390;
+const HEADER_WIDTHS = [1280, PHONE_PX];      // a laptop and a phone
+
+// What a reader on a phone misses: content cut off and figure text under 9 px at 390 px.
+async function phoneProblems(browser, url) {
+  const page = await browser.newPage({ viewport: { width: PHONE_PX, height: 844 } });
+  await page.goto(url, { waitUntil: "networkidle" });
+  if (await page.locator(".math").count()) {
+    await page.waitForSelector("mjx-container", { timeout: 20000 }).catch(() => {});
+  }
+  await page.evaluate(() => window.MathJax?.startup?.promise);
+  const { clipped } = await page.evaluate(clippedElements);
+  const figures = await page.evaluate(figureProblems, false);
+  await page.close();
+  return { clipped, figures };
+}
 for (const file of await pages(root)) {
   const name = relative(root, file);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -104,6 +120,11 @@ for (const file of await pages(root)) {
     totals.deadButtons += dead.length;
     await probe.close();
   }
+  const phone = await phoneProblems(browser, `${origin}/${name.split(sep).join("/")}`);
+  problems.push(...phone.clipped.map((c) => `clipped at ${PHONE_PX} px: ${c}`));
+  problems.push(...phone.figures.problems.map((f) => `illegible figure at ${PHONE_PX} px: ${f}`));
+  totals.clipped += phone.clipped.length;
+  totals.illegibleFigures += phone.figures.problems.length;
   const shot = join(screens, name.replace(/[\\/]/g, "__").replace(/\.html$/, ".png"));
   await page.screenshot({ path: shot, fullPage: true });
   report.push({ page: name, screenshot: relative(screens, shot), math, widgets,

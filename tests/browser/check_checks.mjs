@@ -10,7 +10,7 @@ import { launchChromium } from "./lib.mjs";
 import { clippedElements, figureProblems, mathErrors } from "./layout.mjs";
 import { deadHeaderButtons } from "./header.mjs";
 import { serveStatic } from "./lib.mjs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -75,6 +75,27 @@ await page.setContent(html, { waitUntil: "load" });
 const clipped = await page.evaluate(clippedElements);
 const merrors = await page.evaluate(mathErrors);
 const figures = await page.evaluate(figureProblems);
+const phoneFigures = await page.evaluate(figureProblems, false);
+
+// A phone's column squeezing a 40 px figure with 13.89 px text to 20 px (6.9 px text), once
+// as it is and once with the book's figure-width.js, which must widen it to a legible 26 px
+// inside an output that scrolls (book.css).
+const book = (file) => readFile(new URL(`../../jupyter_book/_js/${file}`, import.meta.url), "utf8");
+const [bookScript, bookCss] = [await book("figure-width.js"), await book("book.css")];
+const squeezed = (script) => `<!doctype html><html><head><style>${bookCss}</style></head>
+<body style="margin:0">
+<article class="bd-article" style="width:20px"><div class="cell_output">
+  <img src="${src({ ...MPL, "ssnlib:min-text-px": "13.89" })}" style="max-width:100%">
+</div></article>${script ? `<script>${bookScript}</script>` : ""}</body></html>`;
+const phone = {};
+for (const script of [false, true]) {
+  const probe = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await probe.setContent(squeezed(script), { waitUntil: "load" });
+  await probe.waitForTimeout(300);                       // the script reads the PNG first
+  phone[script] = { figures: await probe.evaluate(figureProblems, false),
+                    clipped: (await probe.evaluate(clippedElements)).clipped };
+  await probe.close();
+}
 
 // A header with a button that does nothing, one that opens a menu and one that is hidden.
 const dir = await mkdtemp(join(tmpdir(), "check-checks-"));
@@ -109,8 +130,14 @@ expect(figures.problems.some((p) => p.includes("smallest text 6.0 px")),
 expect(figures.problems.some((p) => p.includes("without a text-size stamp")),
        "the unstamped figure", figures.problems);
 expect(JSON.stringify(dead) === '["dead"]', "the dead header button, and only it", dead);
+expect(phoneFigures.problems.length === 2 && !phoneFigures.problems.some((p) => p.includes("room")),
+       "on a phone, no minimum room for a figure", phoneFigures.problems);
+expect(phone[false].figures.problems.some((p) => p.includes("smallest text 6.9 px")),
+       "a figure squeezed by a phone's column", phone[false].figures.problems);
+expect(phone[true].figures.problems.length === 0 && phone[true].clipped.length === 0,
+       "figure-width.js: the figure legible, its output scrolling, nothing cut off", phone[true]);
 for (const f of failures) console.log(`FAIL ${f}`);
 console.log(failures.length ? "the book's checks miss problems" : "ok   the book's checks find " +
             "cut-off boxes, MathJax errors, illegible figures and dead header buttons on a page " +
-            "made to fail them");
+            "made to fail them, and figure-width.js keeps a figure legible on a phone");
 process.exit(failures.length ? 1 : 0);

@@ -19,9 +19,11 @@ export async function mathErrors() {
 // Content in the main column (article.bd-article) that a reader cannot see whole:
 // a box or a run of text that sticks out of the nearest ancestor that clips it
 // (overflow hidden, clip, auto or scroll) or, with none, out of the main column.
-// One exception: a `pre` block (code, printed output) that scrolls sideways counts
-// as visible, since readers expect to scroll a wide table; the block itself is
-// checked like any other box. Anything else that would need scrolling (an
+// Two exceptions: a `pre` block (code, printed output) that scrolls sideways counts
+// as visible, since readers expect to scroll a wide table, and so does a figure's
+// output that scrolls (`.ssn-figure-scroll`: on a phone a figure keeps the width at
+// which its text is legible, see jupyter_book/_js/figure-width.js); the block itself
+// is checked like any other box. Anything else that would need scrolling (an
 // equation in MathJax's scrollable container, a table) counts as cut off: nobody
 // scrolls an equation to find its end, and headless Chromium shows no scrollbar.
 // Skips what is not drawn: display none, zero-size boxes, visibility hidden, and
@@ -46,7 +48,10 @@ export function clippedElements() {
   const container = (start) => {
     for (let p = start; p && p !== column; p = p.parentElement) {
       const s = style(p);
-      if (scrolls(s) || clips(s)) return { el: p, scroll: scrolls(s) && p.tagName === "PRE" };
+      if (scrolls(s) || clips(s)) {
+        const pans = p.tagName === "PRE" || p.classList.contains("ssn-figure-scroll");
+        return { el: p, scroll: scrolls(s) && pans };
+      }
     }
     return null;
   };
@@ -103,11 +108,13 @@ export function clippedElements() {
 // size stamp (written by ssnlib.plotting.show, the smallest text in px at natural
 // size) scaled to the width it is displayed at must reach MIN px. A matplotlib
 // figure without a stamp cannot be vouched for and fails too. Other images
-// (logos, screenshots) are not figures with text and are skipped.
+// (logos, screenshots) are not figures with text and are skipped. With
+// `wide` (the 1280 px window) a figure's output must also be at least
+// OUTPUT_MIN_PX wide; on a phone it is narrower by nature.
 // Returns { count, smallest, problems }.
-export async function figureProblems() {
+export async function figureProblems(wide = true) {
   const MIN = 9;
-  const OUTPUT_MIN = 688; // OUTPUT_MIN_PX above (this function runs in the page)
+  const OUTPUT_MIN = wide ? 688 : 0; // OUTPUT_MIN_PX above (this function runs in the page)
   const KEY = "ssnlib:min-text-px";
   const column = document.querySelector("article.bd-article") || document.querySelector("main");
   const textChunks = (bytes) => {
@@ -150,7 +157,9 @@ export async function figureProblems() {
                     "stored figures are checked for (ssnlib.plotting.OUTPUT_PX)");
     }
     // A folded-away figure (no box) would show at its natural width, capped by its room.
-    const width = img.clientWidth || Math.min(img.naturalWidth, room || OUTPUT_MIN);
+    const fallback = wide ? OUTPUT_MIN : 350; // a phone's output width
+    const width = img.clientWidth || Math.max(parseFloat(img.style.minWidth) || 0,
+                                              Math.min(img.naturalWidth, room || fallback));
     const stamp = text[KEY] === "inf" ? Infinity : parseFloat(text[KEY]); // "inf": no text
     if (!(stamp >= 0)) {
       problems.push(`${name}: unreadable text-size stamp ${JSON.stringify(text[KEY])}`);
