@@ -245,18 +245,21 @@ labels = profiles["0"].labels
 bins = torch.stack([distance_bins(grid, a) for a in range(n)])                 # [16, 32, 32]
 radial = distortion_weights(grid, torch.arange(n), "radial")[:, 0]             # [16, 32, 32]
 ring_weight = [float(radial[bins == k].mean()) for k in range(len(labels))]
-print(f"{'lambda_D':13s}" + "".join(f"{lbl:>9s}" for lbl in labels))
-for title, row in (("mean squared change per pixel", "mean_sq"),
-                   ("share of the squared change", "energy_share")):
-    print(title)
-    for key, prof in profiles.items():
-        print(f"  {key:11s}" + "".join(f"{v:9.4f}" for v in getattr(prof, row)))
-print("squared change relative to lambda_D = 0")
-for key, prof in list(profiles.items())[1:]:
-    ratio = [v / v0 for v, v0 in zip(prof.mean_sq, profiles["0"].mean_sq, strict=True)]
-    print(f"  {key:11s}" + "".join(f"{r:9.2f}" for r in ratio))
-print(f"{'pixels':13s}" + "".join(f"{v:9.3f}" for v in profiles["0"].pixel_share))
-print(f"{'radial weight':13s}" + "".join(f"{v:9.2f}" for v in ring_weight))
+header = ["λ_D", *labels]
+plotting.show_table(header, [["share of the pixels", *(f"{v:.3f}" for v in
+                                                        profiles["0"].pixel_share)],
+                             ["radial weight", *(f"{v:.2f}" for v in ring_weight)]],
+                    caption="the rings: distance from the block, in block widths")
+plotting.show_table(header, [[key, *(f"{v:.4f}" for v in prof.mean_sq)]
+                             for key, prof in profiles.items()],
+                    caption="mean squared change per pixel")
+plotting.show_table(header, [[key, *(f"{v:.4f}" for v in prof.energy_share)]
+                             for key, prof in profiles.items()],
+                    caption="share of the squared change")
+plotting.show_table(header, [[key, *(f"{v / v0:.2f}" for v, v0 in
+                                     zip(prof.mean_sq, profiles["0"].mean_sq, strict=True))]
+                             for key, prof in list(profiles.items())[1:]],
+                    caption="squared change relative to λ_D = 0")
 
 # %% tags=["hide-input"]
 fig, (left, right) = plotting.subplots(1, 2, height=3.7)
@@ -306,30 +309,40 @@ plotting.show(fig)
 #
 # Our Table 2 comes from the zoo's manifests through `ssnlib.zoo.results`, beside the paper's
 # numbers for the same $\lambda_D$ (FFHQ at 256 px; the scales differ, compare orderings).
-# The manifests' distortion is the uniform outside mean over 1000 samples. Beside the
-# from-scratch models are four trained the paper's way (its section 3.4): a StyleGAN2 trained
-# first, turned into an SSN by `ssn transfer` (chapter 6), then trained on with
-# $\lambda_D$ = 0 and 100 for the same 40 000 images, on two seeds.
+# The manifests' distortion is the uniform outside mean over 1000 samples. Every
+# experiment of the paper starts from a trained StyleGAN2 (its section 3.4), so at each
+# $\lambda_D$ the rows trained that way come first: the StyleGAN2 turned into an SSN by
+# `ssn transfer` (chapter 6), then trained on with $\lambda_D$ = 0 and 100 for the same
+# 40 000 images, on two seeds. The other rows start from fresh weights, a comparison the
+# paper does not make.
 
 # %%
 ms = [m for m in results.models() if m["training"]["dataset"] == "faces"]
-print(f"{'model':41s} {'FID':>5s} {'distortion':>10s} {'leak':>6s} | paper: {'FID':>5s} "
-      f"{'distortion':>10s}")
-for m in ms:
+
+
+def order(m: dict) -> tuple:
+    """StyleGAN2 first, then by lambda_D; the paper's way (from StyleGAN2) first within one."""
+    return (m["model"]["arch"] != "stylegan2", m["model"]["arch"] == "spade",
+            m["training"]["lambda_D"], results.start(m) != "transfer", results.label(m))
+
+
+rows = []
+for m in sorted(ms, key=order):
     arch, lam = m["model"]["arch"], m["training"]["lambda_D"]
     paper = {"ssn": results.PAPER_TABLE2.get(int(lam)),
-             "stylegan2": (*results.PAPER_TABLE1["faces"]["stylegan2"], math.nan)}.get(arch)
-    dist = (f"{results.score(m, 'distortion'):10.4f}" if arch != "stylegan2" else
-            f"{'N/A':>10s}")
-    leak = (f"{results.score(m, 'locality', 'leak_ratio'):6.3f}" if arch != "stylegan2" else
-            f"{'N/A':>6s}")
-    ref = f"{paper[0]:5.1f} {paper[2]:10.4f}" if paper else f"{'-':>5s} {'-':>10s}"
-    ref = ref.replace("nan", "N/A")
-    print(f"{results.label(m):41s} {results.score(m, 'fid'):5.1f} {dist} {leak} | "
-          f"paper: {ref}")
+             "stylegan2": results.PAPER_TABLE1["faces"]["stylegan2"]}.get(arch)
+    ssn = arch != "stylegan2"
+    rows.append([results.label(m), f"{results.score(m, 'fid'):.1f}",
+                 f"{results.score(m, 'distortion'):.4f}" if ssn else "N/A",
+                 f"{results.score(m, 'locality', 'leak_ratio'):.3f}" if ssn else "N/A",
+                 f"{paper[0]:.1f}" if paper else "-",
+                 f"{paper[2]:.4f}" if paper and ssn else ("N/A" if paper else "-")])
 seen = {m["training"]["images_seen"] for m in ms}
 counts = {m["metrics"]["distortion"]["count"] for m in ms if "distortion" in m["metrics"]}
-print(f"training images per model: {seen}; distortion from {counts} samples")
+plotting.show_table(["model", "FID", "distortion", "leak", "paper FID", "paper distortion"],
+                    rows, caption=f"faces, {', '.join(f'{s:,}' for s in seen)} training images "
+                                  f"per model; distortion from {', '.join(map(str, counts))} "
+                                  "samples")
 
 # %% [markdown]
 # We hold $\lambda_D = 100$ against $\lambda_D = 0$ to targets modelled on what the paper's
@@ -340,18 +353,21 @@ print(f"training images per model: {seen}; distortion from {counts} samples")
 # more than some of the effects we look for.
 
 # %%
-for check in results.target_checks(ms):
-    verdict = {True: "pass", False: "FAIL", None: "not measured"}[check["pass"]]
-    print(f"{check['what']}\n    {' vs '.join(check['models'])}: ratio {check['ratio']:.2f}, "
-          f"{verdict}")
-print(f"\n{'model':33s} {'against':31s} {'cut':>6s} {'FID x':>6s}")
-for m in ms:
+plotting.show_table(
+    ["model", "target", "ratio", "met"],
+    [[check["models"][0], check["what"].replace("lambda_D", "λ_D"), f"{check['ratio']:.2f}",
+      {True: "yes", False: "no", None: "not measured"}[check["pass"]]]
+     for check in results.target_checks(ms)],
+    caption="the targets, each model against the λ_D = 0 model of its own seed and start")
+rows = []
+for m in sorted(ms, key=order):
     if m["model"]["arch"] != "ssn" or m["training"]["lambda_D"] == 0:
         continue
     base = results.baseline(ms, m)
-    cut = results.score(base, "distortion") / results.score(m, "distortion")
-    rise = results.score(m, "fid") / results.score(base, "fid")
-    print(f"{m['name']:33s} {base['name']:31s} {cut:6.2f} {rise:6.2f}")
+    rows.append([m["name"], base["name"],
+                 f"{results.score(base, 'distortion') / results.score(m, 'distortion'):.2f}",
+                 f"{results.score(m, 'fid') / results.score(base, 'fid'):.2f}"])
+plotting.show_table(["model", "against", "distortion cut", "FID ratio"], rows)
 
 # %% [markdown]
 # The locality columns of the same manifests, from the same 1000 samples: the share of a
@@ -367,15 +383,17 @@ for m in ms:
 # the large ones spread further). The targets use `energy_inside`.
 
 # %%
-print(f"{'model':33s} {'energy inside':>16s} {'inside':>7s} {'distortion':>10s} "
-      f"{'radial':>8s} {'radial/uniform':>14s}")
-for m in ms:
+rows = []
+for m in sorted(ms, key=order):
     if m["model"]["arch"] == "stylegan2":
         continue
     loc, dist = m["metrics"]["locality"], m["metrics"]["distortion"]
-    print(f"{m['name']:33s} {loc['energy_inside']:7.3f} +- {loc['energy_inside_se']:.3f} "
-          f"{loc['inside']:7.4f} {dist['distortion']:10.4f} {dist['distortion_radial']:8.4f} "
-          f"{dist['distortion_radial'] / dist['distortion']:14.2f}")
+    rows.append([m["name"], f"{loc['energy_inside']:.3f} ± {loc['energy_inside_se']:.3f}",
+                 f"{loc['inside']:.4f}", f"{dist['distortion']:.4f}",
+                 f"{dist['distortion_radial']:.4f}",
+                 f"{dist['distortion_radial'] / dist['distortion']:.2f}"])
+plotting.show_table(["model", "energy inside", "inside", "distortion", "radial",
+                     "radial / uniform"], rows)
 
 # %% [markdown]
 # These are measured by `distortion_and_locality`, whose building block `block_changes`

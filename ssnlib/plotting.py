@@ -160,7 +160,9 @@ def show_table(header: Sequence[str], rows: Sequence[Sequence], caption: str = "
     cells = [[str(c) for c in row] for row in rows]
     if any(len(row) != len(header) for row in cells):
         raise ValueError(f"every row needs {len(header)} cells, one per column of {header}")
-    numeric = [all(_is_number(row[k]) for row in cells) for k in range(len(header))]
+    blank = ("", "-", "N/A")                    # a missing number keeps its column numeric
+    numeric = [all(_is_number(row[k]) or row[k] in blank for row in cells)
+               and any(_is_number(row[k]) for row in cells) for k in range(len(header))]
 
     def line(values, tag):
         return "<tr>" + "".join(

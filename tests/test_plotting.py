@@ -175,10 +175,12 @@ def test_resample_gallery_shares_one_scale_and_outlines_the_given_panels():
 def test_show_table_renders_html_and_an_aligned_text_twin(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append(data))
-    plotting.show_table(["model", "FID"], [["a <b>", "16.3"], ["c", "1,234"]], caption="cap")
+    plotting.show_table(["model", "FID"], [["a <b>", "16.3"], ["c", "1,234"], ["d", "N/A"]],
+                        caption="cap")
     html, text = shown[0]["text/html"], shown[0]["text/plain"]
     assert "<caption>cap</caption>" in html and "a &lt;b&gt;" in html   # escaped
-    assert html.count("class=num") == 3                   # the FID header and both cells
-    assert text.splitlines() == ["cap", "model    FID", "a <b>   16.3", "c      1,234"]
+    assert html.count("class=num") == 4            # the FID header and its cells, N/A too
+    assert text.splitlines() == ["cap", "model    FID", "a <b>   16.3", "c      1,234",
+                                 "d        N/A"]
     with pytest.raises(ValueError, match="2 cells"):
         plotting.show_table(["a", "b"], [["only one"]])
