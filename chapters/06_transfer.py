@@ -79,11 +79,10 @@ for key, p in ssn.named_parameters():
     source = str(list(old.shape)) if old is not None else "(none)"
     entry = rows.setdefault((pattern, kind), [0, source, str(list(p.shape))])
     entry[0] += 1
-print(f"\n{'parameter (same name in both)':31s} {'StyleGAN2':>14s} "
-      f"{'SSN':>15s} {'n':>2s}  kind")
-for (pattern, kind), (count, source, target) in rows.items():
-    print(f"{pattern:31s} {source:>14s} {target:>15s} {count:2d}  {kind}")
-print("buffers (blur kernels, fixed noise maps) are copied as they are")
+plotting.show_table(["parameter (same name in both)", "StyleGAN2", "SSN", "n", "kind"],
+                    [[pattern, source, target, count, kind]
+                     for (pattern, kind), (count, source, target) in rows.items()],
+                    caption="buffers (blur kernels, fixed noise maps) are copied as they are")
 
 # %% [markdown]
 # Nothing of StyleGAN2 is left over and nothing is guessed: the mapping layers
@@ -222,12 +221,10 @@ for name, info in manifest["runs"].items():
           f"training on {info['device']} ({info['threads']} thread)")
 runs = curves["runs"]
 zoo_points = [(name, {"points": [p]}) for name, p in curves["zoo"].items()]
-print(f"\n{'run':17s} {'step':>5s} {'images':>7s} {'FID':>6s} "
-      f"{'distortion':>17s}")
-for name, run in [*runs.items(), *zoo_points]:
-    for p in run["points"]:
-        print(f"{name:17s} {p['step']:5d} {p['images_seen']:7d} {p['fid']:6.1f} "
-              f"{p['distortion']:8.4f} +- {p['distortion_se']:.4f}")
+plotting.show_table(["run", "step", "images", "FID", "distortion"],
+                    [[name, p["step"], f"{p['images_seen']:,}", f"{p['fid']:.1f}",
+                      f"{p['distortion']:.4f} ± {p['distortion_se']:.4f}"]
+                     for name, run in [*runs.items(), *zoo_points] for p in run["points"]])
 
 # %% [markdown]
 # In the plot, the scratch run's step 0 (a random network) is left out: its
@@ -353,13 +350,10 @@ from ssnlib.zoo import results
 pairs = [m for m in results.models() if results.recipe(m)[:2] == ("faces", "ssn")
          and (m["training"]["lambda_D"] == 0 or
               (m["training"]["lambda_D"] == 100 and results.weighting(m) == "outside"))]
-print(f"{'model':33s} {'start':>8s} {'seed':>4s} {'FID':>5s} {'distortion':>10s} "
-      f"{'energy in':>9s}")
-for m in pairs:
-    print(f"{m['name']:33s} {results.start(m):>8s} {m['training']['seed']:4d} "
-          f"{results.score(m, 'fid'):5.1f} "
-          f"{results.score(m, 'distortion'):10.4f} "
-          f"{results.score(m, 'locality', 'energy_inside'):9.2f}")
+plotting.show_table(["model", "start", "seed", "FID", "distortion", "energy inside"],
+                    [[m["name"], results.start(m), m["training"]["seed"],
+                      f"{results.score(m, 'fid'):.1f}", f"{results.score(m, 'distortion'):.4f}",
+                      f"{results.score(m, 'locality', 'energy_inside'):.2f}"] for m in pairs])
 
 # %% [markdown]
 # Two seeds, two stories. Both transferred $\lambda_D = 0$ models score a
