@@ -118,6 +118,16 @@ def test_an_ssn_run_starts_from_a_transfer_of_a_stylegan2_run(tmp_path):
     assert ledger["transfer"]["from"] == "tiny" and ledger["transfer"]["images"] == 16
     assert ledger["transfer"]["command"].startswith("ssn transfer ")
     assert [e["images_after"] for e in ledger["installments"]] == [16]
+    # an SSN's record adds its resampling metrics; ``score`` measures them again from the
+    # committed state alone, and finds the same
+    [entry] = ledger["installments"]
+    assert {"distortion", "energy_inside"} <= set(entry["scores"])
+    assert "--metrics distortion,locality" in entry["more_scores"][0]["command"]
+    shutil.rmtree(tmp_path / "runs")
+    installment(tmp_path, "score", "tiny-ssn")
+    [again_entry] = json.loads((tmp_path / "data" / "tiny-ssn" / "manifest.json").read_text()
+                               )["installments"]
+    assert again_entry["scores"] == entry["scores"] and len(again_entry["more_scores"]) == 2
     again = subprocess.run([sys.executable, str(ROOT / "tools" / "installment.py"), "transfer",
                             "tiny-ssn", "--from", "tiny",
                             *[f"--{p}-dir={tmp_path / p}" for p in ("data", "runs", "configs")]],

@@ -14,6 +14,7 @@ thousand, a lent GPU window more. So a run lives in ``data/runs/NAME/``:
     python tools/installment.py train NAME --minutes 100 [--threads 1] [--set device=cuda]
     python tools/installment.py record NAME --launched-as "THE COMMAND"   # after a manual run
     python tools/installment.py transfer NAME --from faces32-stylegan2      # before an SSN's first
+    python tools/installment.py score NAME --metrics distortion,locality --num 1000
 
 ``train`` restores ``state.pt`` into ``runs/zoo-v3/NAME`` (a GPU loads the CPU checkpoint and
 re-seeds only the random stream), runs ``ssn train --resume auto time_limit=MINUTES``, then
@@ -23,6 +24,8 @@ ledger. The first installment starts from ``configs/zoo/v3/NAME.yaml``. The pape
 starts an SSN from a trained StyleGAN2 (section 3.4): ``transfer`` runs ``ssn transfer`` on
 another run's committed state into ``data/runs/NAME/init.pt``, the file the SSN's config names
 as ``model.init``, and the ledger records which installment of which run it came from.
+An SSN's record adds its resampling metrics (distortion and the share of a resample's change
+inside the block, 1000 samples); ``score`` adds metrics to the newest entry afterwards.
 """
 
 from __future__ import annotations
@@ -49,6 +52,13 @@ from ssnlib.utils import environment_report, git_state  # noqa: E402
 SSN = [sys.executable, "-m", "ssnlib.cli"]
 STATE, LEDGER = "state.pt", "manifest.json"
 EVAL_METRICS = "fid,kid,pr"
+# an SSN's resampling metrics (the targets' distortion and share inside the block), on fewer
+# samples: each costs a resample per block
+SSN_METRICS, SSN_NUM = "distortion,locality", 1000
+# where each ledger score sits in ssn eval's report
+READINGS = {"fid": ("fid", "fid"), "kid": ("kid", "kid"), "precision": ("pr", "precision"),
+            "recall": ("pr", "recall"), "distortion": ("distortion", "distortion"),
+            "energy_inside": ("locality", "energy_inside")}
 # where runs are kept (committed), trained (scratch), first configured and where reference
 # statistics are cached; tests move them
 PLACES = {"data": ROOT / "data" / "runs", "runs": ROOT / "runs" / "zoo-v3",
@@ -143,17 +153,40 @@ def transfer(name: str, source: str) -> dict:
     return ledger["transfer"]
 
 
-def score(name: str, dataset: str, num: int) -> tuple[dict, str]:
-    """FID, KID, precision and recall of the run's EMA generator, and the command."""
+def score(name: str, dataset: str, num: int, metrics: str = EVAL_METRICS,
+          ckpt: Path | None = None) -> tuple[dict, str]:
+    """``metrics`` (``ssn eval``'s names) of the EMA generator in ``ckpt`` (default: the run
+    folder's newest checkpoint), as the ledger's flat scores (:data:`READINGS`), and the
+    command."""
     out = run_dir(name) / "scores.json"
-    args = ["eval", "--ckpt", shown(run_dir(name)), "--metrics", EVAL_METRICS,
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args = ["eval", "--ckpt", shown(ckpt or run_dir(name)), "--metrics", metrics,
             "--ref", dataset, "--num", str(num), "--ref-num", str(num), "--batch", "64",
             "--cache", shown(PLACES["stats"]), "--out", shown(out)]
     subprocess.run([*SSN, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    metrics = json.loads(out.read_text())["metrics"]
-    flat = {"fid": metrics["fid"]["fid"], "kid": metrics["kid"]["kid"],
-            "precision": metrics["pr"]["precision"], "recall": metrics["pr"]["recall"]}
+    report = json.loads(out.read_text())["metrics"]
+    flat = {key: report[group][field] for key, (group, field) in READINGS.items()
+            if group in report}
     return {k: round(float(v), 4) for k, v in flat.items()}, "ssn " + shlex.join(args)
+
+
+def rescore(name: str, metrics: str, num: int) -> dict:
+    """Add ``metrics`` of the committed state to the newest ledger entry (the state must be
+    the one that entry recorded)."""
+    ledger = read_ledger(name)
+    if not ledger["installments"]:
+        sys.exit(f"installment: error: {name} has no installment to score")
+    entry = ledger["installments"][-1]
+    state = load_checkpoint(folder(name) / STATE)
+    if int(state["step"]) != entry["step"]:
+        sys.exit(f"installment: error: {folder(name) / STATE} is at step {state['step']}, "
+                 f"the newest entry at {entry['step']}")
+    cfg = load_config(folder(name) / "config.yaml")
+    scores, command = score(name, cfg.data.name, num, metrics, folder(name) / STATE)
+    entry["scores"].update(scores)
+    entry.setdefault("more_scores", []).append({"command": command, "num": num})
+    write_ledger(name, ledger)
+    return entry
 
 
 def record(name: str, launched: str, start: int, code: dict, threads: int, num: int) -> dict:
@@ -170,6 +203,11 @@ def record(name: str, launched: str, start: int, code: dict, threads: int, num: 
     tmp.replace(folder(name) / STATE)                 # atomic: never a half-written state
     cfg = load_config(folder(name) / "config.yaml")
     metrics, eval_command = score(name, cfg.data.name, num)
+    more = []
+    if cfg.model.arch == "ssn":
+        scores, command = score(name, cfg.data.name, min(num, SSN_NUM), SSN_METRICS)
+        metrics.update(scores)
+        more.append({"command": command, "num": min(num, SSN_NUM)})
     logged = loop_seconds(run_dir(name), start)       # up to the state's step, not past it
     seconds = max((t for k, t in logged.items() if k <= state["step"]), default=0.0)
     batch, env = cfg.batch, environment_report()
@@ -179,7 +217,8 @@ def record(name: str, launched: str, start: int, code: dict, threads: int, num: 
              "images_before": start * batch, "images_after": int(state["images_seen"]),
              "step": int(state["step"]), "wall_time_s": round(seconds, 1),
              "img_per_s": round((int(state["step"]) - start) * batch / max(seconds, 1e-9), 1),
-             "scores": metrics, "scores_command": eval_command, "scores_num": num}
+             "scores": metrics, "scores_command": eval_command, "scores_num": num,
+             **({"more_scores": more} if more else {})}
     ledger = read_ledger(name)
     ledger["installments"].append(entry)
     write_ledger(name, ledger)
@@ -212,7 +251,7 @@ def draw(name: str, ledger: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("train", "record", "transfer"))
+    parser.add_argument("action", choices=("train", "record", "transfer", "score"))
     parser.add_argument("name", help="the run, e.g. faces32-stylegan2 (configs/zoo/v3/NAME.yaml)")
     parser.add_argument("--minutes", type=float, default=60, help="training time (train)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -223,6 +262,8 @@ def main() -> int:
     parser.add_argument("--since-step", type=int, help="record: the step this part began at")
     parser.add_argument("--commit", help="record: the commit that trained it (default: HEAD)")
     parser.add_argument("--num", type=int, default=10000, help="samples for the scores")
+    parser.add_argument("--metrics", default=SSN_METRICS,
+                        help="score: ssn eval metrics to add to the newest entry")
     parser.add_argument("--from", dest="source", help="transfer: the StyleGAN2 run to start from")
     for place in PLACES:
         parser.add_argument(f"--{place}-dir", type=Path, default=PLACES[place],
@@ -234,6 +275,9 @@ def main() -> int:
         if args.source is None:
             parser.error("transfer needs --from RUN")
         print(json.dumps(transfer(args.name, args.source), indent=1))
+        return 0
+    if args.action == "score":
+        print(json.dumps(rescore(args.name, args.metrics, args.num), indent=1))
         return 0
     if args.action == "train":
         launched, start, code = train(args.name, args.minutes, args.threads, args.set)
