@@ -38,3 +38,26 @@ def test_missing_and_broken_runs_are_clear_errors(tmp_path):
     with pytest.raises(InputError, match="no trained installment"):
         runs.summary("broken", tmp_path)
     assert runs.names(tmp_path) == ["broken"]
+
+
+def test_v3_targets_compare_runs_with_v1_and_each_other():
+    from ssnlib.zoo import results
+
+    v1 = [{"name": "faces32-stylegan2", "metrics": {"fid": {"fid": 30.0}}},
+          {"name": "faces32-ssn-ld0", "metrics": {"fid": {"fid": 27.0}}}]
+    rows = [{"name": "faces32-stylegan2", "dataset": "faces", "fid": 10.0, "precision": 0.7,
+             "recall": 0.3},
+            {"name": "faces32-ssn-ld0", "dataset": "faces", "fid": 10.0, "precision": 0.5,
+             "recall": 0.5, "distortion": 0.02},
+            {"name": "faces32-ssn-ld100", "dataset": "faces", "fid": 12.0, "precision": 0.5,
+             "recall": 0.5, "distortion": 0.005}]
+    got = {(what, run): (value, met) for what, run, value, met in results.v3_checks(rows, v1)}
+    assert got[("FID 3x below v1 `faces32-stylegan2`", "faces32-stylegan2")] == ("3.00x", True)
+    assert got[("FID 3x below v1 `faces32-ssn-ld0`", "faces32-ssn-ld0")] == ("2.70x", False)
+    assert got[("recall >= 0.4", "faces32-stylegan2")] == ("0.30", False)
+    assert got[("precision >= 0.6", "faces32-ssn-ld0")] == ("0.50", False)
+    assert got[("λ_D = 100 cuts distortion >= 5x", "faces32-ssn-ld100")] == ("4.00x", False)
+    assert got[("λ_D = 100 FID within 1.3x of λ_D = 0", "faces32-ssn-ld100")] == ("1.20x", True)
+    assert len(got) == 8
+    # without the lambda_D = 100 run there are no lambda_D targets yet
+    assert len(results.v3_checks(rows[:2], v1)) == 6

@@ -120,7 +120,8 @@ def test_recorded_distortion_survives_a_small_reevaluation(name):
 def test_results_file_is_generated_from_the_manifests():
     text = (pretrained.ZOO_DIR / "RESULTS.md").read_text()
     block = text[text.index(results.BEGIN) + len(results.BEGIN):text.index(results.END)]
-    assert block.strip() == results.render_tables(results.models()).strip(), (
+    assert block.strip() == results.render_tables(results.models(),
+                                                  results.run_rows()).strip(), (
         "data/checkpoints/RESULTS.md is stale: run `ssn results`")
     assert (pretrained.ZOO_DIR / "pareto.png").stat().st_size > 10_000
 

@@ -23,7 +23,7 @@ import statistics
 from pathlib import Path
 
 from ssnlib.data import DATASETS
-from ssnlib.zoo import pretrained
+from ssnlib.zoo import pretrained, runs
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -237,8 +237,71 @@ def _path_length_note(ms: list[dict]) -> str:
     return note + "."
 
 
-def render_tables(ms: list[dict]) -> str:
-    """The generated Markdown: Tables 1 and 2, the skylines rows, the targets, sample counts."""
+# Zoo v3's targets (issue 27): quality against the v1 model of the same recipe, and
+# precision/recall in the domain features (10k vs 10k)
+V3_QUALITY = {"faces32-stylegan2": "faces32-stylegan2", "faces32-ssn-ld0": "faces32-ssn-ld0"}
+V3_FID_CUT, V3_PRECISION, V3_RECALL = 3.0, 0.6, 0.4
+
+
+def run_rows(directory: str | Path | None = None) -> list[dict]:
+    """:func:`ssnlib.zoo.runs.summary` of every run trained in installments."""
+    return [runs.summary(name, directory) for name in runs.names(directory)]
+
+
+def _runs_table(rows: list[dict]) -> list[str]:
+    out = ["| Run | λ_D | Started from | Images | Installments (devices) | FID | KID | "
+           "Precision | Recall | Distortion | Energy inside |", "| --- " * 11 + "|"]
+    for r in rows:
+        start = (f"`{r['transfer']['from']}` at {r['transfer']['images']:,}"
+                 if r["transfer"] else "fresh weights")
+        cells = [_fmt(r.get(k, math.nan), d) for k, d in
+                 (("fid", 3), ("kid", 3), ("precision", 2), ("recall", 2),
+                  ("distortion", 2), ("energy_inside", 2))]
+        lam = f"{r['lambda_D']:g}" if r["arch"] == "ssn" else "–"
+        out.append(f"| `{r['name']}` | {lam} | {start} | {r['images']:,} | "
+                   f"{r['installments']} ({', '.join(r['devices'])}) | " + " | ".join(cells)
+                   + " |")
+    return out
+
+
+def v3_checks(rows: list[dict], ms: list[dict]) -> list[tuple[str, str, str, bool]]:
+    """(target, run, measured, met) for zoo v3's targets, where the runs exist."""
+    by_name, v1 = {r["name"]: r for r in rows}, {m["name"]: m for m in ms}
+    checks = []
+    for run, old in V3_QUALITY.items():
+        if run in by_name and old in v1:
+            cut = score(v1[old], "fid") / by_name[run]["fid"]
+            checks.append((f"FID {V3_FID_CUT:g}x below v1 `{old}`", run, f"{cut:.2f}x",
+                           cut >= V3_FID_CUT))
+            for key, limit in (("precision", V3_PRECISION), ("recall", V3_RECALL)):
+                value = by_name[run][key]
+                checks.append((f"{key} >= {limit}", run, f"{value:.2f}", value >= limit))
+    for data in sorted({r["dataset"] for r in rows}):
+        pair = [by_name.get(f"{data}32-ssn-ld{lam}") for lam in (0, 100)]
+        if all(p and "distortion" in p for p in pair):
+            zero, hundred = pair
+            cut, rise = zero["distortion"] / hundred["distortion"], hundred["fid"] / zero["fid"]
+            checks += [("λ_D = 100 cuts distortion >= 5x", hundred["name"], f"{cut:.2f}x",
+                        cut >= 5), ("λ_D = 100 FID within 1.3x of λ_D = 0", hundred["name"],
+                                    f"{rise:.2f}x", rise <= 1.3)]
+    return checks
+
+
+def _v3_section(rows: list[dict], ms: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    out = ["", "### Zoo v3, trained in installments (`data/runs/`)", ""] + _runs_table(rows)
+    out += ["", "| Zoo v3 target | Run | Measured | Result |", "| --- | --- | --- | --- |"]
+    out += [f"| {what} | `{run}` | {value} | {'pass' if met else '**not yet**'} |"
+            for what, run, value, met in v3_checks(rows, ms)]
+    return out + ["", "FID, KID, precision and recall: 10 000 samples against 10 000 training "
+                  "images; distortion and energy inside: 1000 samples (each run's ledger "
+                  "names the commands)."]
+
+
+def render_tables(ms: list[dict], rows: list[dict] | None = None) -> str:
+    """The generated Markdown: Tables 1 and 2, the skylines rows, the targets, sample counts,
+    and zoo v3's runs (``rows``, from :func:`run_rows`) with their targets."""
     out = ["### Table 1: StyleGAN2 vs SSN without distortion regularisation", ""]
     out += _table1(ms)
     out += ["", "### Table 2: the λ_D sweep on faces (and SPADE)", ""]
@@ -256,7 +319,7 @@ def render_tables(ms: list[dict]) -> str:
             _path_length_note(ms), "",
             "![FID against distortion](pareto.png)", "",
             "![Training images and each model's reference seeds 0-7](samples.png)"]
-    return "\n".join(out)
+    return "\n".join(out + _v3_section(rows or [], ms))
 
 
 def draw_pareto(ax, bx, ms: list[dict]) -> None:
@@ -376,7 +439,8 @@ def write_results(directory: str | Path | None = None) -> Path:
     if BEGIN not in text or END not in text:
         raise ValueError(f"{path} lacks the {BEGIN} / {END} markers")
     text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END),
-                  lambda _: f"{BEGIN}\n{render_tables(ms)}\n{END}", text, flags=re.S)
+                  lambda _: f"{BEGIN}\n{render_tables(ms, run_rows())}\n{END}", text,
+                  flags=re.S)
     path.write_text(text)
     plot_pareto(ms, root / "pareto.png")
     plot_samples(ms, root / "samples.png", directory)

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 import torch
+import yaml
 
 from ssnlib.errors import InputError, MissingFileError
 from ssnlib.train.sample import load_generator
@@ -50,14 +51,18 @@ def ledger(name: str, directory: str | Path | None = None) -> dict:
 
 
 def summary(name: str, directory: str | Path | None = None) -> dict:
-    """Where run ``name`` stands: images seen, installments, CPU/GPU wall time, the scores
+    """Where run ``name`` stands: its architecture, dataset and lambda_D (from its config),
+    images seen, installments, CPU/GPU wall time, the scores
     measured after its newest installment (``fid``, ``kid``, ``precision``, ``recall``) and,
     for a run started by transfer, the run and the images it started from (``transfer``)."""
     book = ledger(name, directory)
     parts = [p for p in book["installments"] if "images_after" in p]
     if not parts:
         raise InputError(f"{runs_dir(directory) / name / LEDGER}: no trained installment")
-    return {"name": name, "images": parts[-1]["images_after"], "installments": len(parts),
+    cfg = yaml.safe_load((runs_dir(directory) / name / "config.yaml").read_text())
+    return {"name": name, "arch": cfg["model"]["arch"], "dataset": cfg["data"]["name"],
+            "lambda_D": float(cfg.get("reg", {}).get("distortion_weight", 0)),
+            "images": parts[-1]["images_after"], "installments": len(parts),
             "wall_time_s": sum(p["wall_time_s"] for p in parts),
             "devices": sorted({p["device"] for p in parts}),
             "transfer": {k: book["transfer"][k] for k in ("from", "images")}
