@@ -81,10 +81,12 @@ plotting.show(fig)
 # The variance of the output is the *squared* style map convolved with the
 # *squared* weights. Dividing by its square root gives the layer
 #
-# $$\begin{gathered}
+# \begin{equation*}
+# \begin{gathered}
 #   y = \frac{\operatorname{conv}(h \odot s,\ w)}{\sigma_E(s, w)}, \\
 #   \sigma_E(s, w) = \sqrt{\operatorname{conv}(s^2,\ w^2) + \epsilon}\,,
-# \end{gathered} \tag{1}$$
+# \end{gathered} \tag{1}
+# \end{equation*}
 #
 # the paper's eq. 1 ($\epsilon = 10^{-8}$ guards the division), with unit
 # variance at every pixel for any style map, and no statistic of $h$ in sight:
