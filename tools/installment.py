@@ -261,7 +261,8 @@ def main() -> int:
     parser.add_argument("--launched-as", help="record: the command that trained this part")
     parser.add_argument("--since-step", type=int, help="record: the step this part began at")
     parser.add_argument("--commit", help="record: the commit that trained it (default: HEAD)")
-    parser.add_argument("--num", type=int, default=10000, help="samples for the scores")
+    parser.add_argument("--num", type=int, help="samples for the scores (default: 10000; "
+                        f"score: {SSN_NUM})")
     parser.add_argument("--metrics", default=SSN_METRICS,
                         help="score: ssn eval metrics to add to the newest entry")
     parser.add_argument("--from", dest="source", help="transfer: the StyleGAN2 run to start from")
@@ -277,7 +278,7 @@ def main() -> int:
         print(json.dumps(transfer(args.name, args.source), indent=1))
         return 0
     if args.action == "score":
-        print(json.dumps(rescore(args.name, args.metrics, args.num), indent=1))
+        print(json.dumps(rescore(args.name, args.metrics, args.num or SSN_NUM), indent=1))
         return 0
     if args.action == "train":
         launched, start, code = train(args.name, args.minutes, args.threads, args.set)
@@ -287,7 +288,7 @@ def main() -> int:
         launched, start = args.launched_as, args.since_step
         code = git_state("ssnlib", "configs") if args.commit is None else {
             "commit": args.commit, "dirty": "not recorded (trained outside installment.py)"}
-    entry = record(args.name, launched, start, code, args.threads, args.num)
+    entry = record(args.name, launched, start, code, args.threads, args.num or 10000)
     print(json.dumps(entry, indent=1))
     print(f"installment: done in {time.monotonic() - started:.0f} s", flush=True)
     return 0
