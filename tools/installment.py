@@ -48,9 +48,9 @@ from ssnlib.train.checkpoint import checkpoint_name, latest_checkpoint, load_che
 from ssnlib.train.config import load_config  # noqa: E402
 from ssnlib.train.monitor import loop_seconds  # noqa: E402
 from ssnlib.utils import environment_report, git_state  # noqa: E402
+from ssnlib.zoo.runs import LEDGER, STATE  # noqa: E402  (the file names the chapters read)
 
 SSN = [sys.executable, "-m", "ssnlib.cli"]
-STATE, LEDGER = "state.pt", "manifest.json"
 EVAL_METRICS = "fid,kid,pr"
 # an SSN's resampling metrics (the targets' distortion and share inside the block), on fewer
 # samples: each costs a resample per block
