@@ -37,14 +37,18 @@ def test_starting_at_the_images_own_latent_returns_it():
 
 
 def test_per_sample_holes_and_batch_independence():
+    # float64: in float32 a batch's kernels round differently from a single sample's, and
+    # ten Adam steps grow that to 4e-4 on some CPUs (seen under SSE4.1 kernels)
     G, z, noise, image, _ = _setup([0], n=2)
+    G, z, image = G.double(), z.double(), image.double()
+    noise = [n.double() for n in noise]
     per_sample = torch.zeros(2, 4, 4, dtype=torch.bool)
     per_sample[0, 0, 0] = per_sample[1, 3, 3] = True
     start = resample_blocks(G, z, per_sample, torch.Generator().manual_seed(2))
     both = inpaint_blocks(G, image, start, noise, per_sample, steps=10)
     one = inpaint_blocks(G, image[1:], start[1:], [n[1:] for n in noise], per_sample[1:],
                          steps=10)
-    torch.testing.assert_close(both.image[1:], one.image, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(both.image[1:], one.image, atol=1e-9, rtol=1e-7)
     holes = hole_pixels(grid_of(G), per_sample)
     assert holes.shape == (2, 32, 32) and holes[0, :8, :8].all() and holes[1, 24:, 24:].all()
     assert holes.sum((1, 2)).tolist() == [64, 64]
