@@ -152,13 +152,15 @@ print("block-resampling in all 24 orders:",
 # %%
 rng = np.random.default_rng(0)
 starts = law.sample(40_000, rng)
+rows = []
 for a in range(blocks.n_blocks):
     exact = toy.distortion(fresh[a], blocks, a, law)
     closed = toy.fresh_distortion(law, blocks, a)
     moved = toy.simulate([fresh[a]], starts, rng)[-1]
     mc = toy.hamming_outside(starts, moved, blocks, a).mean()
-    print(f"block {a}: exact {exact:.3f}   closed form {closed:.3f}   "
-          f"Monte Carlo {mc:.2f}")
+    rows.append([a, f"{exact:.3f}", f"{closed:.3f}", f"{mc:.2f}"])
+plotting.show_table(["block", "exact", "closed form", "Monte Carlo"], rows,
+                    caption="distortion of 'resample everything', pixels changed outside")
 print("LDBR objective of 'resample everything':",
       round(toy.ldbr_objective(fresh, blocks, law), 3))
 
@@ -208,9 +210,10 @@ per_block = {"resample everything": [toy.distortion(k, blocks, a, law)
                                      for a, k in enumerate(fresh)]}
 per_block |= {name: [m.distortion(a) for a in range(blocks.n_blocks)]
               for name, m in models.items()}
-print("distortion per block:")
-for name, d in per_block.items():
-    print(f"  {name:20s} {np.round(d, 3)}  total {sum(d):.3f}")
+plotting.show_table(
+    ["rule", *(f"block {a}" for a in range(blocks.n_blocks)), "total"],
+    [[name, *(f"{v:.3f}" for v in d), f"{sum(d):.3f}"] for name, d in per_block.items()],
+    caption="distortion per block, pixels changed outside the block")
 
 # %% [markdown]
 # Both latent models pass Definition 1 for their own law, to rounding. The
@@ -303,12 +306,12 @@ inpaint = toy.gaussian_sweep([toy.gaussian_inpainting_kernel(cov, grid, a)
                               for a in range(grid.n_blocks)])
 reference["sequential inpainting"] = (0.0, toy.end_law_gap_gaussian(inpaint, cov))
 
-print(f"{'lambda':>8s} {'W2^2 (quality)':>15s} {'distortion':>11s}")
-for p in front:
-    print(f"{p.lam:8.3g} {p.w2:15.3g} {p.distortion:11.3g}")
-print()
-for name, (d, w2) in reference.items():
-    print(f"{name:22s} distortion {d:7.3g}   W2^2 gap {w2:.3f}")
+plotting.show_table(["λ", "W₂² gap (quality)", "distortion"],
+                    [[f"{p.lam:g}", f"{p.w2:.3g}", f"{p.distortion:.3g}"] for p in front],
+                    caption="the optimal linear latent model at each λ")
+plotting.show_table(["rule", "distortion", "W₂² gap"],
+                    [[name, f"{d:.3g}", f"{w2:.3f}"] for name, (d, w2) in reference.items()],
+                    caption="the reference rules")
 
 # %% [markdown]
 # Read the table as the toy version of the paper's Table 2 (FID and distortion

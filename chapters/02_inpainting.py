@@ -171,10 +171,11 @@ for beta in betas:
         gap[name].append(toy.end_law_gap(toy.sweep(kernels), law_b))
         if name == "9 pixels":
             worst.append(toy.end_law_gap(toy.sweep(kernels), law_b, worst=True))
-print("expected gap by partition, and the worst start's gap (9 pixels):")
-for i in [0, 2, 5, 10, 15]:
-    by_partition = "  ".join(f"{n} {gap[n][i]:.3f}" for n in partitions)
-    print(f"beta {betas[i]:.1f}: {by_partition} | worst {worst[i]:.3f}")
+plotting.show_table(
+    ["β", *partitions, "worst start (9 pixels)"],
+    [[f"{betas[i]:.1f}", *(f"{gap[n][i]:.3f}" for n in partitions), f"{worst[i]:.3f}"]
+     for i in [0, 2, 5, 10, 15]],
+    caption="gap after one inpainting sweep, by partition: expected over starts, and worst")
 
 # %% tags=["hide-input"]
 fig, ax = plotting.subplots(height=3.6, width=6.5)
@@ -233,11 +234,12 @@ for beta in small_betas:
     rows.append((toy.end_law_gap(inp, law_b), model.definition1_gap(law_b),
                  model.ldbr_objective(), fresh_total))
 rows = np.array(rows)
-print("           gap after one sweep       total distortion")
-print("beta | inpainting | latent | latent | resample everything")
-for beta, (g_inp, g_lat, d_lat, d_fresh) in zip(small_betas, rows, strict=True):
-    print(f"{beta:4.2f} | {g_inp:10.3f} | {round(g_lat, 9):6.3f} | "
-          f"{d_lat:6.3f} | {d_fresh:.3f}")
+plotting.show_table(
+    ["β", "gap: inpainting", "gap: latent", "distortion: latent",
+     "distortion: resample everything"],
+    [[f"{beta:.2f}", f"{g_inp:.3f}", f"{round(g_lat, 9):.3f}", f"{d_lat:.3f}", f"{d_fresh:.3f}"]
+     for beta, (g_inp, g_lat, d_lat, d_fresh) in zip(small_betas, rows, strict=True)],
+    caption="2x2 Ising law: gap after one sweep, and total distortion")
 
 # %% tags=["hide-input"]
 fig, (left, right) = plotting.subplots(1, 2, height=4.0)
@@ -305,11 +307,13 @@ for r in rhos:
                   toy.linear_latent_distortion(a_root, grid).sum(),
                   sum(f.distortion(grid, a, c) for a in range(grid.n_blocks))))
 curve = np.array(curve)
-print("     inpainting     distortion of")
-print("rho  W2^2 gap       latent   resample everything")
+table = []
 for i in [0, 3, 6, 9]:
     g_inp, d_lat, d_fresh = np.round(curve[i], 6)
-    print(f"{rhos[i]:.1f}  {g_inp:<14.3g} {d_lat:<8.3g} {d_fresh:.3g}")
+    table.append([f"{rhos[i]:.1f}", f"{g_inp:.3g}", f"{d_lat:.3g}", f"{d_fresh:.3g}"])
+plotting.show_table(
+    ["ρ", "inpainting: W₂² gap", "latent: distortion", "resample everything: distortion"],
+    table, caption="Gaussian grid law: one inpainting sweep against the symmetric-root model")
 
 # %% tags=["hide-input"]
 fig, (left, mid) = plotting.subplots(1, 2, height=3.8, width_ratios=[1, 1.3])

@@ -256,16 +256,26 @@ for label, name in names.items():
           f"{info['model']['parameters']} parameters")
 tables = {label: dg.spike_table(G, n=64, seed=0) for label, G in models.items()}
 layers = [r.layer for r in tables["SSN"]]
-print(f"{'layer':9s}" + "".join(f"{label:>22s}" for label in tables))
-print(f"{'':9s}" + "   top  peak/med  chan." * len(tables))
-for i, layer in enumerate(layers):
-    print(f"{layer:9s}" + "".join(
-        f"{t[i].top_share:8.3f}{t[i].peak_ratio:8.1f}{t[i].channel_share:7.2f}"
-        for t in tables.values()))
 reference = {r.layer: dg.gaussian_top_share(r.channels * r.resolution ** 2)
              for r in tables["SSN"]}
-print("i.i.d. Gaussian top share: "
-      + ", ".join(f"{k} {v:.3f}" for k, v in reference.items()))
+
+
+def by_layer(stat: str, fmt: str) -> list[list[str]]:
+    """One statistic: a row per layer, a column per model."""
+    return [[format(getattr(t[i], stat), fmt) for t in tables.values()]
+            for i in range(len(layers))]
+
+
+plotting.show_table(
+    ["layer", *tables, "i.i.d. Gaussian"],
+    [[layer, *row, f"{reference[layer]:.3f}"]
+     for layer, row in zip(layers, by_layer("top_share", ".3f"), strict=True)],
+    caption="top share: the share of energy in the largest 0.1 % of activations")
+plotting.show_table(
+    ["layer", *(f"{m} peak/median" for m in tables), *(f"{m} channel share" for m in tables)],
+    [[layer, *peak, *chan] for layer, peak, chan in zip(
+        layers, by_layer("peak_ratio", ".1f"), by_layer("channel_share", ".2f"), strict=True)],
+    caption="peak/median and channel share")
 
 # %% tags=["hide-input"]
 fig, (left, right) = plotting.subplots(1, 2, height=3.4)
@@ -343,9 +353,10 @@ plotting.show(fig)
 curve, record = dg.load_spike_curve()
 print(record["command"])
 steps = sorted(curve)
-print("steps:", steps)
-for i, name in enumerate(layers):
-    print(f"{name:9s}" + " ".join(f"{curve[s][i].top_share:.3f}" for s in steps))
+plotting.show_table(["step", *layers],
+                    [[s, *(f"{r.top_share:.3f}" for r in curve[s])] for s in steps],
+                    caption="SPADE's top share by layer over training (the last row: the "
+                            "shipped model)")
 
 # %% tags=["hide-input"]
 fig, ax = plotting.subplots(height=3.6)

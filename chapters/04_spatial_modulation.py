@@ -224,12 +224,14 @@ from ssnlib import zoo
 G = zoo.load("faces32-ssn-ld100")
 up_layers = {f"{4 * 2 ** (k // 2 + 1)} px": conv.conv
              for k, conv in enumerate(G.convs) if conv.conv.upsample}
+rows = []
 for name, up in up_layers.items():
     levels = dg.phase_levels(up)                                    # [O, 2, 2]
-    per_phase = levels.mean(0)
-    print(f"up layer to {name:6s}: level {levels.mean():.3f} | per phase (row, col parity) "
-          f"{per_phase[0, 0]:.3f} {per_phase[0, 1]:.3f} {per_phase[1, 0]:.3f} "
-          f"{per_phase[1, 1]:.3f} | per output channel {levels.amin():.2f} to {levels.amax():.2f}")
+    rows.append([name, f"{levels.mean():.3f}", *(f"{v:.3f}" for v in levels.mean(0).flatten()),
+                 f"{levels.amin():.2f} to {levels.amax():.2f}"])
+plotting.show_table(["up layer to", "level", "phase 00", "phase 01", "phase 10", "phase 11",
+                     "per output channel"], rows,
+                    caption="phases by (row, column) parity of the output pixel")
 wide = SpatiallyModulatedConv2d(256, 64, 3, upsample=True)         # white random weights
 print(f"random 256 -> 64 up layer: level {dg.phase_levels(wide).mean():.3f}; "
       f"(5/8)^2 = {(5 / 8) ** 2:.4f}")
@@ -364,7 +366,9 @@ plotting.show(fig)
 
 # %%
 settings = {"3x3 at 64 px": (False, 64), "up 32 -> 64 px": (True, 32)}
-costs = {}
+groups = {"convolution": ["convolution"], "sigma_E": ["sigma_E"],
+          "the rest": ["affine", "resize", "modulate", "demodulate", "normalise"]}
+costs, rows = {}, []
 for name, (up, size) in settings.items():
     ssn = SpatiallyModulatedConv2d(512, 512, 3, style_dim=512, upsample=up)
     sg2 = ModulatedConv2d(512, 512, 3, 512, upsample=up)
@@ -372,14 +376,15 @@ for name, (up, size) in settings.items():
                    "SSN, exact": dg.layer_flops(ssn, size, style_size=16),
                    "SSN, fast": dg.layer_flops(ssn, size, style_size=16, fast=True)}
     for label, parts in costs[name].items():
-        print(f"{name:15s} {label:11s} total {sum(parts.values()) / 1e9:6.2f} GFLOP: "
-              + ", ".join(f"{k} {v / 1e9:.3f}" for k, v in parts.items()))
-    exact = costs[name]["SSN, exact"]
-    print(f"{'':15s} exact sigma_E / convolution: {exact['sigma_E'] / exact['convolution']:.2f}")
+        group = [f"{sum(parts[m] for m in members if m in parts) / 1e9:.3f}"
+                 if any(m in parts for m in members) else "-" for members in groups.values()]
+        ratio = f"{parts['sigma_E'] / parts['convolution']:.2f}" if "sigma_E" in parts else "-"
+        rows.append([name, label, f"{sum(parts.values()) / 1e9:.2f}", *group, ratio])
+plotting.show_table(["layer", "model", "total", *groups, "sigma_E / convolution"], rows,
+                    caption="GFLOP per image, 512 channels, a 16x16 w-map; the rest: affine, "
+                            "resize, modulate, demodulate, normalise")
 
 # %% tags=["hide-input"]
-groups = {"convolution": ["convolution"], "sigma_E": ["sigma_E"],
-          "the rest": ["affine", "resize", "modulate", "demodulate", "normalise"]}
 fig, axes = plotting.subplots(1, 2, height=3.2)
 for ax, (name, by_model) in zip(axes, costs.items(), strict=True):
     for j, parts in enumerate(by_model.values()):
@@ -433,8 +438,9 @@ for k, conv in enumerate([G.conv1] + list(G.convs)):
     err = ((fast - exact).abs() / exact).flatten()
     name = f"{exact.shape[-1]}x{exact.shape[-1]}" + (" up" if lay.upsample else "")
     rows.append((name, float(err.median()), float(err.max())))
-    print(f"{name:9s}: relative error of fast sigma_E, median {err.median():.2%}, "
-          f"worst pixel {err.max():.2%}")
+plotting.show_table(["layer", "median", "worst pixel"],
+                    [[name, f"{med:.2%}", f"{worst:.2%}"] for name, med, worst in rows],
+                    caption="relative error of fast sigma_E, the shipped SSN's layers")
 
 # the paper's widths: 512 channels at 64 px, random weights, a smooth random style map
 torch.manual_seed(0)
