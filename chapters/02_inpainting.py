@@ -343,10 +343,11 @@ plotting.show(fig)
 # ## The same sweep on a trained SSN
 #
 # The toys are exact; a trained network is not, but the mechanism carries
-# over. `faces32-ssn-ld100-outside` from the model zoo (`data/checkpoints/`)
-# is an SSN trained on 32 px cartoon faces with the distortion penalty of the
-# paper's eq. 2 at its $\lambda_D = 100$, for 40 000 images on a CPU: heads and
-# colours, no fine detail. Its latent is a $4 \times 4$ grid of blocks. We run the sweep of
+# over. `faces32-ssn-ld100` from the zoo's version 3 runs (`data/runs/`, chapter 7)
+# is an SSN for 32 px cartoon faces, transferred from a trained StyleGAN2 and
+# trained with the distortion penalty of the paper's eq. 2 at its
+# $\lambda_D = 100$, on CPUs (the cell prints how many images it has seen). Its
+# latent is a $4 \times 4$ grid of blocks. We run the sweep of
 # Definition 1: redraw block 0, then block 1, and so on, with the noise
 # inputs held fixed, and watch what each step changes. (We have no inpainting
 # model of these faces to put beside it; the toys above already showed where
@@ -355,11 +356,12 @@ plotting.show(fig)
 # %%
 import torch
 
-from ssnlib import zoo
 from ssnlib.resample import resample_chain
 from ssnlib.resample.render import difference
+from ssnlib.zoo import runs
 
-G = zoo.load("faces32-ssn-ld100-outside")
+G = runs.load("faces32-ssn-ld100")
+print(f"faces32-ssn-ld100: {runs.summary('faces32-ssn-ld100')['images']:,} SSN training images")
 gen = torch.Generator().manual_seed(4)
 chain = resample_chain(G, G.sample_z(1, gen), generator=gen, render=True)
 frames = chain.images[:, 0]                                   # [17, 3, 32, 32]
@@ -387,9 +389,10 @@ plotting.show(fig)
 # %% [markdown]
 # First: every other frame of the sweep, a face drifting into a new one.
 # Second: what each single step changed, with the redrawn block outlined. Each
-# step's change is densest on its block, 36 % of it on 6 % of the pixels, yet
-# most of it still lands outside: at 40 000 training images this model is far
-# from local. After sixteen steps nothing of the start's latent is left: the
+# step's change is densest on its block, 25 % of it on 6 % of the pixels, yet
+# most of it still lands outside: some steps repaint the background (a corner
+# block holds much of it) or move the whole head. The model is far from local.
+# After sixteen steps nothing of the start's latent is left: the
 # end image is a fresh sample, which sequential inpainting never reached. The
 # change that leaks beyond the block is the distortion that the regulariser
 # $\lambda_D$ pushes down; `data/checkpoints/RESULTS.md` measures it for every
