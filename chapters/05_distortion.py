@@ -437,12 +437,12 @@ plotting.show(fig)
 # - **The weighting.** Trained radially, $\lambda_D = 100$ cut distortion 1.69 times;
 #   trained with eq. 2's uniform weights it cuts 4.13 and 4.15 times on two seeds (green),
 #   as much as the radial $\lambda_D = 300$. Uniform $\lambda_D = 300$ and 1000 cut 15.6
-#   and 29.7 times; $\lambda_D = 10$ cuts nothing (0.91).
+#   and 29.6 times; $\lambda_D = 10$ cuts nothing (0.91).
 # - **The targets, from scratch, fail.** The cut at $\lambda_D = 100$ is 4.1 against 5,
 #   on both seeds. The FID rise is 1.40 on seed 0 (target at most 1.30) and 1.12 on seed 1,
 #   so with this seed spread the FID target is undecided rather than met. The energy inside
-#   is 0.63 and 0.53 against 0.70. Uniform $\lambda_D = 300$ meets the cut and the energy
-#   targets (15.6 times, 0.76) at twice the FID.
+#   is 0.63 and 0.53 against the target's 70 %. Uniform $\lambda_D = 300$ meets the cut and
+#   the energy targets (15.6 times, 0.76) at twice the FID.
 # - **What we believe limits the cut: where we start, not where we end.** A caution first:
 #   a distortion is a mean squared pixel change, so its value depends on the images, and
 #   32 px cartoon faces are not 256 px photographs of FFHQ; equal values across the two
@@ -456,8 +456,8 @@ plotting.show(fig)
 # - **Transfer, the paper's protocol, splits by seed.** Both SSNs made from our StyleGAN2
 #   and trained 40 000 images with $\lambda_D = 0$ score a worse FID (44.6, 38.3) than the
 #   StyleGAN2 they came from, a re-run of the shipped StyleGAN2's recipe at today's code that
-#   is not shipped (27.4 by RESULTS.md, which gives its command; the shipped
-#   `faces32-stylegan2` in the table above scores 34.1). On seed 1 the
+#   is not shipped (`data/checkpoints/RESULTS.md` gives its command and score, better than
+#   the shipped `faces32-stylegan2` in the table above). On seed 1 the
 #   transferred $\lambda_D = 0$ model leaks 0.029, like the paper's, and its
 #   $\lambda_D = 100$ twin cuts that 5.47 times at 1.05 times the FID: the only run that
 #   meets two targets (its energy inside, 0.46, still fails). On seed 0 the transferred

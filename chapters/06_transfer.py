@@ -354,13 +354,19 @@ plotting.show_table(["model", "start", "seed", "FID", "distortion", "energy insi
                     [[m["name"], results.start(m), m["training"]["seed"],
                       f"{results.score(m, 'fid'):.1f}", f"{results.score(m, 'distortion'):.4f}",
                       f"{results.score(m, 'locality', 'energy_inside'):.2f}"] for m in pairs])
+by_name = {m["name"]: m for m in pairs}
+for seed in ("", "-seed1"):
+    ld0, ld100 = (by_name[f"faces32-ssn-ld{ld}-transfer{seed}"] for ld in (0, 100))
+    print(f"seed {ld100['training']['seed']}: λ_D = 100 cuts distortion "
+          f"{results.score(ld0, 'distortion') / results.score(ld100, 'distortion'):.2f} times "
+          f"at {results.score(ld100, 'fid') / results.score(ld0, 'fid'):.2f} times the FID")
 
 # %% [markdown]
 # Two seeds, two stories. Both transferred $\lambda_D = 0$ models score a
-# worse FID (44.6 and 38.3) than the StyleGAN2 they came from (27.4 by the
-# zoo's RESULTS.md: a re-run of the shipped StyleGAN2's recipe at today's
-# code, not shipped itself; the shipped `faces32-stylegan2` scores 34.1): in
-# 40 000 images the network is still learning to
+# worse FID (44.6 and 38.3) than the StyleGAN2 they came from, a re-run of
+# the shipped StyleGAN2's recipe at today's code that is not shipped itself
+# (`data/checkpoints/RESULTS.md` gives its command and score; it scores better
+# than the shipped `faces32-stylegan2`): in 40 000 images the network is still learning to
 # use the spatial latent that transfer adds. On seed 1 the transferred
 # $\lambda_D = 100$ model is the zoo's best at that $\lambda_D$ by the
 # targets of chapter 5: distortion cut 5.47 times against its $\lambda_D = 0$

@@ -210,3 +210,78 @@ def test_every_figure_is_legible_in_the_column(png):
     browser check measures that outputs are that wide at 1280 px, and the size each
     figure's text is actually shown at."""
     assert plotting.check_legible(png) == []
+
+
+# Every number in the prose is printed by a cell: a decimal (0.313) or a percentage (39 %) in
+# a markdown cell must appear in the notebook's text outputs, to the prose's precision
+# (half-up or half-even rounding). When a zoo run is continued and a chapter re-executed, a
+# sentence that still quotes the old model fails here. Integers without a percent sign
+# (32 px, 40 000 images, seed 27) are not checked, nor are section, equation, table and
+# figure numbers, math and inline code.
+PROSE_NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+|\d+(?=\s?%))(?![\w.]*\d)")
+NOT_PROSE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)"
+                       r"|\b(?:sections?|eqs?\.|Table|Figure|Tables|Figures)\s+[\d.]+(?:\s*(?:and|-|,)\s*[\d.]+)*",
+                       re.S)
+OUTPUT_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+# Numbers the prose derives or quotes rather than reads off an output, with the reason.
+DERIVED = {
+    ("05_distortion", "61"): "1 - 0.39, the near ring's printed ratio",
+    ("05_distortion", "0.0625"): "1/16, a uniform change's share of one block of 16",
+    ("05_distortion", "0.52"): "lambda_D x distortion at 1000, from the printed distortion",
+}
+
+
+def _text_outputs(notebook: dict) -> list[float]:
+    numbers = []
+    for cell in notebook["cells"]:
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            text = "".join(text).replace(",", "")             # 1,206,324
+            numbers += [float(n) for n in OUTPUT_NUMBER.findall(text)]
+    return numbers
+
+
+def unprinted_numbers(notebook: dict) -> list[str]:
+    """The prose's numbers that no output of ``notebook`` prints (to the prose's precision)."""
+    printed = _text_outputs(notebook)
+    missing = []
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        prose = NOT_PROSE.sub(" ", "".join(cell["source"]))
+        for match in PROSE_NUMBER.finditer(prose):
+            number = match.group(1)
+            digits = len(number.partition(".")[2])
+            half = 0.5 * 10 ** -digits + 1e-9
+            # a percentage may be printed as a fraction (energy inside 0.63 -> 63 %)
+            scales = (1, 100) if prose[match.end():].lstrip().startswith("%") else (1,)
+            if not any(abs(p * k - float(number)) <= half for p in printed for k in scales):
+                missing.append(number)
+    return missing
+
+
+@pytest.mark.parametrize("twin", TWINS, ids=lambda p: p.stem)
+def test_every_number_in_the_prose_is_printed_by_a_cell(twin):
+    missing = [n for n in unprinted_numbers(json.loads(twin.read_text()))
+               if (twin.stem, n) not in DERIVED]
+    assert not missing, (f"{twin.name}: the prose quotes {missing}, which no cell prints "
+                         "(re-execute, then update the prose from the outputs)")
+
+
+def test_the_prose_number_check_catches_a_stale_number():
+    notebook = {"cells": [
+        {"cell_type": "code", "outputs": [{"output_type": "stream", "text": ["FID 10.47\n"]},
+                                          {"data": {"text/plain": "share  39%\nn 1,234.5"}}]},
+        {"cell_type": "markdown", "source": ["FID 10.5 (10.47), 39 % of it, 1234.5, section 3.4,"
+                                             " $\\lambda = 0.7$, `x=0.9`, 32 px, eq. 2.5"]}]}
+    assert unprinted_numbers(notebook) == []
+    notebook["cells"][1]["source"] = ["FID 10.6, then 16.42 and 40 %; 0.39 as 39 %"]
+    assert unprinted_numbers(notebook) == ["10.6", "16.42", "40", "0.39"]
+
+
+def test_every_derived_number_is_still_quoted_and_unprinted():
+    """DERIVED stays honest: an entry the prose no longer needs is removed."""
+    for chapter, number in DERIVED:
+        twin = ROOT / "chapters" / f"{chapter}.ipynb"
+        assert number in unprinted_numbers(json.loads(twin.read_text())), (chapter, number)
