@@ -1,6 +1,8 @@
 """How fast does the zoo's recipe train on a CPU? Training images/s, and per core, for the
 choices issue 27 asks about: float32 or bf16 autocast, channels_last or contiguous memory, and
-for two cores, one run on two threads or two one-thread runs side by side.
+for two cores, one run on two threads or two one-thread runs side by side; and whether
+torch.compile of the generator pays within a session (D stays eager: R1 needs a double
+backward, which compiled graphs do not support).
 
     python bench/cpu_zoo.py [--config configs/zoo/v3/faces32-stylegan2.yaml] [--steps 48]
 
@@ -36,16 +38,34 @@ ROWS = {  # name -> (threads, overrides)
     "bf16 autocast, channels_last": (1, ["precision=bf16"]),
     "bf16 autocast, contiguous": (1, ["precision=bf16", "channels_last=false"]),
     "fp32, channels_last, 2 threads": (2, []),
+    "fp32, channels_last, G compiled": (1, ["compile"]),
 }
+SESSION_MIN = 100           # an installment's training time: does compiling pay within it?
+
+
+def compile_layers(G: torch.nn.Module) -> None:
+    """torch.compile each of G's layers in place: the trainer calls G whole and, when it mixes
+    styles, its mapping and synthesis apart, and the EMA pairs parameters by position."""
+    # the synthesis layers share one forward, compiled once per shape (7 or more of them)
+    torch._dynamo.config.recompile_limit = 64
+    for layer in [G.style, getattr(G, "encoder", None), G.conv1, G.to_rgb1, *G.convs,
+                  *G.to_rgbs]:
+        if layer is not None:
+            layer.compile()
 
 
 def worker(config: str, threads: int, overrides: list[str], steps: int, warmup: int) -> dict:
-    """Images/s of ``steps`` training steps in this process (the row's own settings)."""
+    """Images/s of ``steps`` training steps in this process (the row's own settings), and the
+    warm-up's extra seconds (compilation, first-call kernel choices)."""
     torch.set_num_threads(threads)
+    compiled = "compile" in overrides
+    overrides = [o for o in overrides if o != "compile"]
     with tempfile.TemporaryDirectory() as tmp:
         cfg = load_config(config, [f"run_dir={tmp}", "device=cpu", "progress=false",
                                    "tensorboard=false", *overrides])
         trainer = Trainer(cfg)
+        if compiled:
+            compile_layers(trainer.G)
         res, batch = trainer.G.resolution, cfg.batch
         real = torch.rand(batch, 3, res, res, generator=torch.Generator().manual_seed(0)) * 2 - 1
         times = []
@@ -57,7 +77,8 @@ def worker(config: str, threads: int, overrides: list[str], steps: int, warmup: 
             times.append(time.perf_counter() - t0)
         trainer.close()
     sec = statistics.fmean(times[warmup:])
-    return {"img_s": batch / sec, "ms": sec * 1e3, "threads": threads}
+    return {"img_s": batch / sec, "ms": sec * 1e3, "threads": threads,
+            "warmup_extra_s": sum(times[:warmup]) - warmup * sec}
 
 
 def run_row(args, threads: int, overrides: list[str], copies: int = 1) -> list[dict]:
@@ -88,7 +109,8 @@ def main() -> None:
     print(f"device cpu ({cpu_name()}; ATen {torch.backends.cpu.get_cpu_capability()}), "
           f"torch {torch.__version__}; recipe {args.config}; {args.steps} timed steps after "
           f"{args.warmup} warm-up, fixed real batch")
-    print(f"{'row':40s} {'ms/step':>8s} {'img/s':>7s} {'per core':>8s} {'ratio':>6s}")
+    print(f"{'row':40s} {'ms/step':>8s} {'img/s':>7s} {'per core':>8s} {'ratio':>6s} "
+          f"{'warm-up s':>9s} {f'img in {SESSION_MIN} min':>14s}")
     base = None
     rows = [(name, *spec, 1) for name, spec in ROWS.items()]
     rows.append(("fp32, channels_last, two 1-thread runs", 1, [], 2))
@@ -98,8 +120,10 @@ def main() -> None:
         ms = statistics.fmean(r["ms"] for r in results)
         per_core = img_s / (threads * copies)
         base = base or img_s
-        print(f"{name:40s} {ms:8.1f} {img_s:7.1f} {per_core:8.1f} {img_s / base:5.2f}x",
-              flush=True)
+        extra = max(r["warmup_extra_s"] for r in results)
+        session = img_s * max(SESSION_MIN * 60 - extra, 0)     # the warm-up's cost counted once
+        print(f"{name:40s} {ms:8.1f} {img_s:7.1f} {per_core:8.1f} {img_s / base:5.2f}x "
+              f"{extra:9.1f} {session:14,.0f}", flush=True)
 
 
 if __name__ == "__main__":
