@@ -271,11 +271,12 @@ plotting.show_table(
     [[layer, *row, f"{reference[layer]:.3f}"]
      for layer, row in zip(layers, by_layer("top_share", ".3f"), strict=True)],
     caption="top share: the share of energy in the largest 0.1 % of activations")
-plotting.show_table(
-    ["layer", *(f"{m} peak/median" for m in tables), *(f"{m} channel share" for m in tables)],
-    [[layer, *peak, *chan] for layer, peak, chan in zip(
-        layers, by_layer("peak_ratio", ".1f"), by_layer("channel_share", ".2f"), strict=True)],
-    caption="peak/median and channel share")
+for stat, fmt, caption in (("peak_ratio", ".1f", "peak/median: max |x| / median |x|"),
+                           ("channel_share", ".2f", "channel share: the largest channel's own "
+                                                    "top share")):
+    plotting.show_table(["layer", *tables],
+                        [[layer, *row] for layer, row in zip(layers, by_layer(stat, fmt),
+                                                             strict=True)], caption=caption)
 
 # %% tags=["hide-input"]
 fig, (left, right) = plotting.subplots(1, 2, height=3.4)

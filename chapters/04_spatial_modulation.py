@@ -368,8 +368,9 @@ plotting.show(fig)
 settings = {"3x3 at 64 px": (False, 64), "up 32 -> 64 px": (True, 32)}
 groups = {"convolution": ["convolution"], "sigma_E": ["sigma_E"],
           "the rest": ["affine", "resize", "modulate", "demodulate", "normalise"]}
-costs, rows = {}, []
+costs = {}
 for name, (up, size) in settings.items():
+    rows = []
     ssn = SpatiallyModulatedConv2d(512, 512, 3, style_dim=512, upsample=up)
     sg2 = ModulatedConv2d(512, 512, 3, 512, upsample=up)
     costs[name] = {"StyleGAN2": dg.layer_flops(sg2, size),
@@ -379,10 +380,10 @@ for name, (up, size) in settings.items():
         group = [f"{sum(parts[m] for m in members if m in parts) / 1e9:.3f}"
                  if any(m in parts for m in members) else "-" for members in groups.values()]
         ratio = f"{parts['sigma_E'] / parts['convolution']:.2f}" if "sigma_E" in parts else "-"
-        rows.append([name, label, f"{sum(parts.values()) / 1e9:.2f}", *group, ratio])
-plotting.show_table(["layer", "model", "total", *groups, "sigma_E / convolution"], rows,
-                    caption="GFLOP per image, 512 channels, a 16x16 w-map; the rest: affine, "
-                            "resize, modulate, demodulate, normalise")
+        rows.append([label, f"{sum(parts.values()) / 1e9:.2f}", *group, ratio])
+    plotting.show_table(["model", "total", *groups, "sigma_E / convolution"], rows,
+                        caption=f"{name}: GFLOP per image, 512 channels, a 16x16 w-map")
+print("the rest: affine, resize, modulate, demodulate, normalise")
 
 # %% tags=["hide-input"]
 fig, axes = plotting.subplots(1, 2, height=3.2)

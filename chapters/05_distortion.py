@@ -483,9 +483,9 @@ plotting.show(fig)
 # %%
 v3 = results.run_rows()
 plotting.show_table(
-    ["run", "λ_D", "images", "FID", "precision", "recall", "distortion", "energy inside"],
-    [[r["name"], f"{r['lambda_D']:g}" if r["arch"] == "ssn" else "-", f"{r['images']:,}",
-      f"{r['fid']:.1f}", f"{r['precision']:.2f}", f"{r['recall']:.3f}",
+    ["run (ld: λ_D)", "images", "FID", "precision", "recall", "distortion", "energy inside"],
+    [[r["name"], f"{r['images']:,}", f"{r['fid']:.1f}", f"{r['precision']:.2f}",
+      f"{r['recall']:.3f}",
       f"{r['distortion']:.4f}" if "distortion" in r else "-",
       f"{r['energy_inside']:.2f}" if "energy_inside" in r else "-"] for r in v3],
     caption="zoo v3 runs, newest installment; FID, precision and recall from 10 000 samples, "
