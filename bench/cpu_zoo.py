@@ -39,6 +39,7 @@ ROWS = {  # name -> (threads, overrides)
     "bf16 autocast, contiguous": (1, ["precision=bf16", "channels_last=false"]),
     "fp32, channels_last, 2 threads": (2, []),
     "fp32, channels_last, G compiled": (1, ["compile"]),
+    "bf16 autocast, channels_last, G compiled": (1, ["precision=bf16", "compile"]),
 }
 SESSION_MIN = 100           # an installment's training time: does compiling pay within it?
 
