@@ -32,14 +32,14 @@ from data_loader import cpu_name
 from ssnlib.train import Trainer, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
-ROWS = {  # name -> (threads, overrides)
-    "fp32, channels_last": (1, []),
-    "fp32, contiguous": (1, ["channels_last=false"]),
-    "bf16 autocast, channels_last": (1, ["precision=bf16"]),
-    "bf16 autocast, contiguous": (1, ["precision=bf16", "channels_last=false"]),
-    "fp32, channels_last, 2 threads": (2, []),
-    "fp32, channels_last, G compiled": (1, ["compile"]),
-    "bf16 autocast, channels_last, G compiled": (1, ["precision=bf16", "compile"]),
+ROWS = {  # name -> (threads, overrides, G compiled)
+    "fp32, channels_last": (1, [], False),
+    "fp32, contiguous": (1, ["channels_last=false"], False),
+    "bf16 autocast, channels_last": (1, ["precision=bf16"], False),
+    "bf16 autocast, contiguous": (1, ["precision=bf16", "channels_last=false"], False),
+    "fp32, channels_last, 2 threads": (2, [], False),
+    "fp32, channels_last, G compiled": (1, [], True),
+    "bf16 autocast, channels_last, G compiled": (1, ["precision=bf16"], True),
 }
 SESSION_MIN = 100           # an installment's training time: does compiling pay within it?
 
@@ -55,12 +55,11 @@ def compile_layers(G: torch.nn.Module) -> None:
             layer.compile()
 
 
-def worker(config: str, threads: int, overrides: list[str], steps: int, warmup: int) -> dict:
+def worker(config: str, threads: int, overrides: list[str], compiled: bool, steps: int,
+           warmup: int) -> dict:
     """Images/s of ``steps`` training steps in this process (the row's own settings), and the
     warm-up's extra seconds (compilation, first-call kernel choices)."""
     torch.set_num_threads(threads)
-    compiled = "compile" in overrides
-    overrides = [o for o in overrides if o != "compile"]
     with tempfile.TemporaryDirectory() as tmp:
         cfg = load_config(config, [f"run_dir={tmp}", "device=cpu", "progress=false",
                                    "tensorboard=false", *overrides])
@@ -82,11 +81,12 @@ def worker(config: str, threads: int, overrides: list[str], steps: int, warmup: 
             "warmup_extra_s": sum(times[:warmup]) - warmup * sec}
 
 
-def run_row(args, threads: int, overrides: list[str], copies: int = 1) -> list[dict]:
+def run_row(args, threads: int, overrides: list[str], compiled: bool, copies: int = 1
+            ) -> list[dict]:
     """The row in ``copies`` fresh processes started together; their results."""
     command = [sys.executable, __file__, "--worker", "--config", args.config, "--steps",
                str(args.steps), "--warmup", str(args.warmup), "--threads", str(threads),
-               *[f"--set={o}" for o in overrides]]
+               *[f"--set={o}" for o in overrides]] + (["--compile"] if compiled else [])
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
              for _ in range(copies)]
     outs = [p.communicate()[0] for p in procs]
@@ -103,9 +103,11 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--set", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--compile", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.config, args.threads, args.set, args.steps, args.warmup)))
+        print(json.dumps(worker(args.config, args.threads, args.set, args.compile, args.steps,
+                                args.warmup)))
         return
     print(f"device cpu ({cpu_name()}; ATen {torch.backends.cpu.get_cpu_capability()}), "
           f"torch {torch.__version__}; recipe {args.config}; {args.steps} timed steps after "
@@ -114,9 +116,9 @@ def main() -> None:
           f"{'warm-up s':>9s} {f'img in {SESSION_MIN} min':>14s}")
     base = None
     rows = [(name, *spec, 1) for name, spec in ROWS.items()]
-    rows.append(("fp32, channels_last, two 1-thread runs", 1, [], 2))
-    for name, threads, overrides, copies in rows:
-        results = run_row(args, threads, overrides, copies)
+    rows.append(("fp32, channels_last, two 1-thread runs", 1, [], False, 2))
+    for name, threads, overrides, compiled, copies in rows:
+        results = run_row(args, threads, overrides, compiled, copies)
         img_s = sum(r["img_s"] for r in results)
         ms = statistics.fmean(r["ms"] for r in results)
         per_core = img_s / (threads * copies)
