@@ -1,5 +1,6 @@
-"""Improved precision and recall (Kynkäänniemi et al. 2019) on feature sets with known answers,
-against a plain-loop reference, and through ``evaluate``."""
+"""Improved precision and recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al.
+2020) on feature sets with known answers, against plain-loop references, and through
+``evaluate``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import pytest
 import torch
 from test_metrics import FakeSpatial, gaussian
 
-from ssnlib.metrics import METRICS, evaluate, knn_radii, precision_recall
+from ssnlib.metrics import (
+    METRICS,
+    density_coverage,
+    evaluate,
+    expected_coverage,
+    knn_radii,
+    precision_recall,
+)
 from ssnlib.metrics.featurenet import DomainFeatures
 from ssnlib.metrics.reference import reference_stats
 from ssnlib.metrics.sampling import generated_batches
@@ -108,9 +116,10 @@ def test_swapping_real_and_fake_swaps_precision_and_recall():
     (torch.zeros(10, 4), torch.zeros(10, 4), {"block": 0}, "block must be a positive"),
     (torch.full((10, 4), math.nan), torch.zeros(10, 4), {}, "real features contain NaN"),
 ])
-def test_bad_input_is_named_in_one_line(real, fake, kwargs, message):
+@pytest.mark.parametrize("function", [precision_recall, density_coverage])
+def test_bad_input_is_named_in_one_line(real, fake, kwargs, message, function):
     with pytest.raises(ValueError, match=message) as info:
-        precision_recall(real, fake, **kwargs)
+        function(real, fake, **kwargs)
     assert "\n" not in str(info.value)
 
 
@@ -127,3 +136,71 @@ def test_evaluate_scores_a_tiny_generator_against_its_reference(tmp_path):
     fake = f.features_of(generated_batches(G, 8, seed=0, batch=8))
     expected = precision_recall(reference.features, fake)
     assert (pr["precision"], pr["recall"]) == (expected["precision"], expected["recall"])
+    expected = density_coverage(reference.features, fake)
+    assert (pr["density"], pr["coverage"]) == (expected["density"], expected["coverage"])
+
+
+def brute_force_density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = 3):
+    """Naeem et al.'s definitions, one pair of points at a time."""
+    real, fake = real.tolist(), fake.tolist()
+    r = [sorted(math.dist(p, q) for j, q in enumerate(real) if j != i)[k - 1]
+         for i, p in enumerate(real)]
+    balls = sum(math.dist(x, y) <= r[j] for x in fake for j, y in enumerate(real))
+    covered = sum(any(math.dist(x, y) <= r[j] for x in fake) for j, y in enumerate(real))
+    return balls / (k * len(fake)), covered / len(real)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_density_coverage_match_a_brute_force_loop(seed):
+    real = gaussian(60, 5, 30 + seed)
+    fake = gaussian(45, 5, 40 + seed, shift=0.5, scale=0.7)
+    density, coverage = brute_force_density_coverage(real, fake)
+    assert 0 < coverage < 1 and density > 0
+    out = density_coverage(real, fake, block=16)
+    assert out["coverage"] == coverage and out["k"] == 3
+    assert out["density"] == pytest.approx(density, rel=1e-12)
+    assert out == density_coverage(real, fake, block=1000) == density_coverage(real, fake)
+
+
+def test_a_set_against_itself_has_density_k_plus_one_over_k_and_full_coverage():
+    # each real ball holds its centre's copy and the copies of its k neighbours: k + 1 samples.
+    # Powers of two on a line: every distance is exact in float64 and distinct from each point,
+    # so no copy lands on a ball's boundary by round-off
+    x = 2.0 ** torch.arange(20, dtype=torch.float64)[:, None]
+    for k in (1, 3, 5):
+        assert density_coverage(x, x.clone(), k=k) == {"density": (k + 1) / k, "coverage": 1.0,
+                                                       "k": k}
+
+
+def test_expected_coverage_by_hand():
+    # k = 1: a real ball is empty of samples when the nearest of the 3 other real and 4
+    # generated points is real: 3 / 7
+    assert expected_coverage(4, 4, k=1) == pytest.approx(1 - 3 / 7)
+    assert expected_coverage(4, 4, k=2) == pytest.approx(1 - (3 * 2) / (7 * 6))
+    # equal sizes, many points: 1 - 2^-k
+    assert expected_coverage(10 ** 6, 10 ** 6, k=3) == pytest.approx(1 - 2 ** -3, abs=1e-5)
+
+
+@pytest.mark.parametrize(("n_real", "n_fake"), [(20, 20), (20, 40)])
+def test_two_samples_of_one_distribution_have_the_expected_density_and_coverage(n_real, n_fake):
+    gen = torch.Generator().manual_seed(n_fake)
+    runs = [density_coverage(torch.randn(n_real, 2, generator=gen, dtype=torch.float64),
+                             torch.randn(n_fake, 2, generator=gen, dtype=torch.float64))
+            for _ in range(400)]
+    coverage = torch.tensor([r["coverage"] for r in runs])
+    density = torch.tensor([r["density"] for r in runs])
+    # the means over 400 draws, within about 4 standard errors (0.004 and 0.007)
+    assert coverage.mean().item() == pytest.approx(expected_coverage(n_real, n_fake), abs=0.016)
+    assert density.mean().item() == pytest.approx(1.0, abs=0.03)
+
+
+def test_clumped_samples_lose_recall_but_keep_coverage():
+    # four samples within ~0.03 of each of the first 100 of 500 real points: the samples' own
+    # 3-NN balls are that small, so they hold at most those 100 real points (recall <= 0.2),
+    # while every real ball that reaches one of the clumps counts as covered
+    real = gaussian(500, 8, 9)
+    fake = real[:100].repeat(4, 1) + 0.01 * gaussian(400, 8, 10)
+    assert precision_recall(real, fake)["recall"] <= 0.2
+    coverage = density_coverage(real, fake)["coverage"]
+    assert coverage == brute_force_density_coverage(real, fake)[1]
+    assert coverage > 0.4

