@@ -18,8 +18,10 @@ from ssnlib.losses import distortion_penalty
 from ssnlib.metrics.distortion import block_changes, distortion_and_locality
 from ssnlib.metrics.features import FunctionFeatures
 from ssnlib.metrics.fid import GaussianStats, fid, frechet_distance, trace_sqrt_product
+from ssnlib.metrics.floor import noise_floor
 from ssnlib.metrics.kid import kid
 from ssnlib.metrics.ppl import path_distances, ppl, slerp
+from ssnlib.metrics.precision_recall import density_coverage, precision_recall
 from ssnlib.metrics.reference import reference_stats
 from ssnlib.metrics.sampling import draw
 from ssnlib.zoo import load_eval_generator
@@ -219,6 +221,20 @@ def test_reference_stats_are_cached_atomically_and_reloaded(tmp_path):
     again = reference_stats("faces", f, count=6, resolution=32, cache_dir=tmp_path)
     np.testing.assert_allclose(again.stats.mu, first.stats.mu)
     torch.testing.assert_close(again.features, first.features, atol=1e-3, rtol=1e-3)
+
+
+def test_noise_floor_scores_the_two_cached_halves_against_each_other(tmp_path):
+    f = FunctionFeatures(lambda x: x.mean((2, 3)), dim=3, input_size=16, name="rgbmean")
+    out = noise_floor("faces", f, count=24, resolution=32, cache_dir=tmp_path, workers=1)
+    a, b = (reference_stats("faces", f, 12, 32, 0, start, tmp_path) for start in (0, 12))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{a.key}.safetensors",
+                                                          f"{b.key}.safetensors"]
+    assert out["per_half"] == 12 and out["fid"] == fid(a.stats, b.stats) > 0
+    assert {k: out[k] for k in ("precision", "recall", "k")} == precision_recall(a.features,
+                                                                                b.features)
+    assert {k: out[k] for k in ("density", "coverage", "k")} == density_coverage(a.features,
+                                                                                b.features)
+    assert 0 < out["coverage"] <= 1 and 0 < out["recall"] <= 1
 
 
 def test_eval_command_writes_distortion_and_locality_json(tmp_path):
