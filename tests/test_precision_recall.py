@@ -56,12 +56,14 @@ def test_a_point_on_a_balls_boundary_is_inside():
     fake = real + 4                                         # 3-NN radii 3, 2, 2, 3
     # 4 and 5 lie inside the ball of 3 (radius 3), 6 on its boundary, 7 outside every ball;
     # the same by symmetry for the real points 3, 2, 1 and 0 against the fake balls
-    assert precision_recall(real, fake) == {"precision": 0.75, "recall": 0.75, "k": 3}
+    assert precision_recall(real, fake) == {"precision": 0.75, "recall": 0.75,
+                                            "radius_ratio": 1.0, "k": 3}
 
 
 def test_identical_sets_have_full_precision_and_recall():
     x = gaussian(200, 8, 0)
-    assert precision_recall(x, x.clone()) == {"precision": 1.0, "recall": 1.0, "k": 3}
+    assert precision_recall(x, x.clone()) == {"precision": 1.0, "recall": 1.0,
+                                              "radius_ratio": 1.0, "k": 3}
 
 
 def test_a_collapsed_generator_has_full_precision_and_almost_no_recall():
@@ -71,6 +73,8 @@ def test_a_collapsed_generator_has_full_precision_and_almost_no_recall():
     out = precision_recall(real, fake)
     assert out["precision"] == 1.0
     assert out["recall"] <= 0.01
+    # the samples' balls are about 100 times smaller than the data's
+    assert out["radius_ratio"] < 0.02
 
 
 def test_a_far_away_set_has_zero_precision_and_recall():
@@ -104,6 +108,15 @@ def test_swapping_real_and_fake_swaps_precision_and_recall():
     ab, ba = precision_recall(a, b), precision_recall(b, a)
     assert (ab["precision"], ab["recall"]) == (ba["recall"], ba["precision"])
     assert ab["precision"] != ab["recall"]
+    assert ab["radius_ratio"] == pytest.approx(1 / ba["radius_ratio"], rel=1e-12)
+
+
+def test_the_radius_ratio_scales_with_the_samples_spread():
+    real, fake = gaussian(300, 6, 11), gaussian(300, 6, 12)
+    base = precision_recall(real, fake)["radius_ratio"]
+    assert base == pytest.approx(1, abs=0.1)
+    assert precision_recall(real, 0.5 * fake)["radius_ratio"] == pytest.approx(0.5 * base,
+                                                                               rel=1e-9)
 
 
 @pytest.mark.parametrize(("real", "fake", "kwargs", "message"), [
@@ -200,7 +213,8 @@ def test_clumped_samples_lose_recall_but_keep_coverage():
     # while every real ball that reaches one of the clumps counts as covered
     real = gaussian(500, 8, 9)
     fake = real[:100].repeat(4, 1) + 0.01 * gaussian(400, 8, 10)
-    assert precision_recall(real, fake)["recall"] <= 0.2
+    pr = precision_recall(real, fake)
+    assert pr["recall"] <= 0.2 and pr["radius_ratio"] < 0.05
     coverage = density_coverage(real, fake)["coverage"]
     assert coverage == brute_force_density_coverage(real, fake)[1]
     assert coverage > 0.4

@@ -57,8 +57,9 @@ EVAL_METRICS = "fid,kid,pr"
 SSN_METRICS, SSN_NUM = "distortion,locality", 1000
 # where each ledger score sits in ssn eval's report
 READINGS = {"fid": ("fid", "fid"), "kid": ("kid", "kid"), "precision": ("pr", "precision"),
-            "recall": ("pr", "recall"), "density": ("pr", "density"),
-            "coverage": ("pr", "coverage"), "distortion": ("distortion", "distortion"),
+            "recall": ("pr", "recall"), "radius_ratio": ("pr", "radius_ratio"),
+            "density": ("pr", "density"), "coverage": ("pr", "coverage"),
+            "distortion": ("distortion", "distortion"),
             "energy_inside": ("locality", "energy_inside")}
 # where runs are kept (committed), trained (scratch), first configured and where reference
 # statistics are cached; tests move them

@@ -146,12 +146,16 @@ def precision_recall(real_feats: torch.Tensor | np.ndarray,
 
     ``block``: rows of distances computed at once (default: about 2^24 distances, 128 MB).
     Deterministic; the block size does not change the result. Returns ``{"precision",
-    "recall", "k"}``."""
+    "recall", "radius_ratio", "k"}``: ``radius_ratio`` is the samples' median k-NN radius
+    over the data's. Below 1 the samples sit closer together than the data do (at equal
+    counts), so their balls are small and recall falls even where the samples land among the
+    data (coverage, :func:`density_coverage`, does not depend on it)."""
     real, fake = _checked_pair(real_feats, fake_feats, k, block, "precision/recall")
     r_real, r_fake = knn_radii(real, k, block), knn_radii(fake, k, block)   # [N], [M]
     fake_in, real_in = _inside_both_ways(fake, real, r_fake, r_real, block)
     return {"precision": fake_in.double().mean().item(),
-            "recall": real_in.double().mean().item(), "k": k}
+            "recall": real_in.double().mean().item(),
+            "radius_ratio": (r_fake.median() / r_real.median()).item(), "k": k}
 
 
 def density_coverage(real_feats: torch.Tensor | np.ndarray,
