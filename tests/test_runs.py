@@ -61,3 +61,27 @@ def test_v3_targets_compare_runs_with_v1_and_each_other():
     assert len(got) == 8
     # without the lambda_D = 100 run there are no lambda_D targets yet
     assert len(results.v3_checks(rows[:2], v1)) == 6
+
+
+def test_a_perfect_generator_scores_what_the_k_nn_estimates_predict(tmp_path):
+    """data/stats/floors.json (tools/floors.py): other training images in the generator's
+    place. Two samples of one distribution: coverage at its expected value (Naeem et al.),
+    density and the radius ratio at 1, precision and recall high but below 1, FID near 0."""
+    from ssnlib.metrics import expected_coverage
+    from ssnlib.zoo import results
+
+    floor = results.floors()
+    assert sorted(floor) == ["faces", "skylines"]
+    for f in floor.values():
+        n = f["per_half"]
+        assert f["coverage"] == pytest.approx(expected_coverage(n, n, f["k"]), abs=0.02)
+        assert f["density"] == pytest.approx(1, abs=0.05)
+        assert f["radius_ratio"] == pytest.approx(1, abs=0.05)
+        assert 0.85 < f["precision"] < 1 and 0.85 < f["recall"] < 1 and f["fid"] < 0.5
+    assert results.floors(tmp_path / "none.json") == {}
+    row = {"name": "faces32-ssn-ld0", "arch": "ssn", "dataset": "faces", "lambda_D": 0.0,
+           "transfer": None, "images": 10, "installments": 1, "devices": ["cpu"], "fid": 12.0}
+    text = results.render_tables([], [row], floor={"faces": floor["faces"]})
+    perfect = next(line for line in text.splitlines() if "perfect generator" in line)
+    assert perfect.startswith("| faces: a perfect generator")
+    assert f"| {floor['faces']['coverage']:.2g} |" in perfect

@@ -16,6 +16,7 @@ Compare orderings and ratios, not values.
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import re
@@ -243,24 +244,45 @@ V3_QUALITY = {"faces32-stylegan2": "faces32-stylegan2", "faces32-ssn-ld0": "face
 V3_FID_CUT, V3_PRECISION, V3_RECALL = 3.0, 0.6, 0.4
 
 
+FLOORS = Path(__file__).resolve().parents[2] / "data" / "stats" / "floors.json"
+
+
+def floors(path: str | Path | None = None) -> dict[str, dict]:
+    """What a perfect generator scores at the zoo's counts, by dataset (``tools/floors.py``:
+    training images 10 000-19 999 in the generator's place); ``{}`` where not measured."""
+    path = Path(path or FLOORS)
+    return json.loads(path.read_text())["floors"] if path.is_file() else {}
+
+
 def run_rows(directory: str | Path | None = None) -> list[dict]:
     """:func:`ssnlib.zoo.runs.summary` of every run trained in installments."""
     return [runs.summary(name, directory) for name in runs.names(directory)]
 
 
-def _runs_table(rows: list[dict]) -> list[str]:
-    out = ["| Run | λ_D | Started from | Images | Installments (devices) | FID | KID | "
-           "Precision | Recall | Distortion | Energy inside |", "| --- " * 11 + "|"]
+# the runs table's score columns: (ledger key, heading, significant digits)
+RUN_SCORES = (("fid", "FID", 3), ("kid", "KID", 3), ("precision", "Precision", 2),
+              ("recall", "Recall", 2), ("coverage", "Coverage", 2),
+              ("radius_ratio", "Radius ratio", 2), ("distortion", "Distortion", 2),
+              ("energy_inside", "Energy inside", 2))
+
+
+def _runs_table(rows: list[dict], floor: dict[str, dict]) -> list[str]:
+    """One row per run, then one per dataset for a perfect generator (``floor``)."""
+    out = ["| Run | λ_D | Started from | Images | Installments (devices) | "
+           + " | ".join(head for _, head, _ in RUN_SCORES) + " |",
+           "| --- " * (5 + len(RUN_SCORES)) + "|"]
     for r in rows:
         start = (f"`{r['transfer']['from']}` at {r['transfer']['images']:,}"
                  if r["transfer"] else "fresh weights")
-        cells = [_fmt(r.get(k, math.nan), d) for k, d in
-                 (("fid", 3), ("kid", 3), ("precision", 2), ("recall", 2),
-                  ("distortion", 2), ("energy_inside", 2))]
+        cells = [_fmt(r.get(k, math.nan), d) for k, _, d in RUN_SCORES]
         lam = f"{r['lambda_D']:g}" if r["arch"] == "ssn" else "–"
         out.append(f"| `{r['name']}` | {lam} | {start} | {r['images']:,} | "
                    f"{r['installments']} ({', '.join(r['devices'])}) | " + " | ".join(cells)
                    + " |")
+    for data, f in sorted(floor.items()):
+        cells = [_fmt(f.get(k, math.nan), d) for k, _, d in RUN_SCORES]
+        out.append(f"| {data}: a perfect generator (other training images) | – | – | – | – | "
+                   + " | ".join(cells) + " |")
     return out
 
 
@@ -287,21 +309,29 @@ def v3_checks(rows: list[dict], ms: list[dict]) -> list[tuple[str, str, str, boo
     return checks
 
 
-def _v3_section(rows: list[dict], ms: list[dict]) -> list[str]:
+def _v3_section(rows: list[dict], ms: list[dict], floor: dict[str, dict]) -> list[str]:
     if not rows:
         return []
-    out = ["", "### Zoo v3, trained in installments (`data/runs/`)", ""] + _runs_table(rows)
+    out = ["", "### Zoo v3, trained in installments (`data/runs/`)", ""]
+    out += _runs_table(rows, floor)
     out += ["", "| Zoo v3 target | Run | Measured | Result |", "| --- | --- | --- | --- |"]
     out += [f"| {what} | `{run}` | {value} | {'pass' if met else '**not yet**'} |"
             for what, run, value, met in v3_checks(rows, ms)]
-    return out + ["", "FID, KID, precision and recall: 10 000 samples against 10 000 training "
-                  "images; distortion and energy inside: 1000 samples (each run's ledger "
-                  "names the commands)."]
+    return out + ["", "FID, KID, precision, recall and coverage (k = 3): 10 000 samples against "
+                  "10 000 training images; distortion and energy inside: 1000 samples (each "
+                  "run's ledger names the commands). The radius ratio is the samples' median "
+                  "3-NN radius over the data's: below 1 they sit closer together than the "
+                  "data, which lowers recall but not coverage. A perfect generator's rows "
+                  "put training images 10 000-19 999 in the samples' place "
+                  "(`data/stats/floors.json`, `python tools/floors.py`); no run can expect "
+                  "to beat them."]
 
 
-def render_tables(ms: list[dict], rows: list[dict] | None = None) -> str:
+def render_tables(ms: list[dict], rows: list[dict] | None = None,
+                  floor: dict[str, dict] | None = None) -> str:
     """The generated Markdown: Tables 1 and 2, the skylines rows, the targets, sample counts,
-    and zoo v3's runs (``rows``, from :func:`run_rows`) with their targets."""
+    and zoo v3's runs (``rows``, from :func:`run_rows`) with a perfect generator's scores
+    (``floor``, default :func:`floors`) and their targets."""
     out = ["### Table 1: StyleGAN2 vs SSN without distortion regularisation", ""]
     out += _table1(ms)
     out += ["", "### Table 2: the λ_D sweep on faces (and SPADE)", ""]
@@ -319,7 +349,7 @@ def render_tables(ms: list[dict], rows: list[dict] | None = None) -> str:
             _path_length_note(ms), "",
             "![FID against distortion](pareto.png)", "",
             "![Training images and each model's reference seeds 0-7](samples.png)"]
-    return "\n".join(out + _v3_section(rows or [], ms))
+    return "\n".join(out + _v3_section(rows or [], ms, floors() if floor is None else floor))
 
 
 def draw_pareto(ax, bx, ms: list[dict]) -> None:
