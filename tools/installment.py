@@ -188,6 +188,7 @@ def rescore(name: str, metrics: str, num: int) -> dict:
     entry["scores"].update(scores)
     entry.setdefault("more_scores", []).append({"command": command, "num": num})
     write_ledger(name, ledger)
+    draw(name, ledger, samples=False)
     return entry
 
 
@@ -228,11 +229,13 @@ def record(name: str, launched: str, start: int, code: dict, threads: int, num: 
     return entry
 
 
-def draw(name: str, ledger: dict) -> None:
-    """samples.png from the state's EMA generator; progress.png: scores against images."""
-    subprocess.run([*SSN, "sample", "--ckpt", shown(run_dir(name)), "--seeds", "0-31",
-                    "--out", shown(folder(name) / "samples.png")],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+def draw(name: str, ledger: dict, samples: bool = True) -> None:
+    """samples.png from the state's EMA generator (``samples``); progress.png: scores against
+    images."""
+    if samples:
+        subprocess.run([*SSN, "sample", "--ckpt", shown(folder(name) / STATE), "--seeds",
+                        "0-31", "--out", shown(folder(name) / "samples.png")],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     from ssnlib import plotting
 
     plotting.use_book_style()
@@ -242,8 +245,11 @@ def draw(name: str, ledger: dict) -> None:
     left.plot(images, [r["scores"]["fid"] for r in rows], "o-")
     num = rows[-1]["scores_num"]
     left.set(xlabel="training images (thousands)", ylabel=f"domain FID ({num} vs {num})")
-    for key in ("precision", "recall"):
-        right.plot(images, [r["scores"][key] for r in rows], "o-", label=key)
+    for key in ("precision", "recall", "coverage"):     # coverage: newer entries only
+        have = [(x, r["scores"][key]) for x, r in zip(images, rows, strict=True)
+                if key in r["scores"]]
+        if have:
+            right.plot(*zip(*have, strict=True), "o-", label=key)
     right.set(xlabel="training images (thousands)", ylim=(0, 1), title="k = 3")
     right.legend()
     fig.suptitle(f"{name}, after each installment")
