@@ -163,6 +163,7 @@ def test_the_recipe_study_scores_every_checkpoint_of_every_variant(tmp_path):
         points = curve["points"]
         assert [p["images"] for p in points] == [8, 16]
         assert points[0]["train_s"] < points[1]["train_s"] and points[1]["fid"] > 0
+        assert 0 <= points[1]["coverage"] <= 1 and points[1]["radius_ratio"] > 0
     assert manifest["variants"]["lr"]["overrides"] == ["optim.g_lr=0.001", "optim.d_lr=0.001"]
     assert (out / "curves.png").stat().st_size > 1000
 

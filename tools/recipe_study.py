@@ -66,15 +66,16 @@ def train(variant: str, overrides: list[str], args) -> str:
 
 
 def score(ckpt: Path, dataset: str, args) -> dict:
-    """Domain FID, KID, precision and recall of a checkpoint's EMA generator."""
+    """Domain FID, KID, precision, recall, coverage and the radius ratio of a checkpoint's
+    EMA generator."""
     out = ckpt.with_suffix(".scores.json")
     subprocess.run([*SSN, "eval", "--ckpt", str(ckpt), "--metrics", "fid,kid,pr", "--ref",
                     dataset, "--num", str(args.num), "--ref-num", str(args.num), "--batch", "64",
                     "--cache", str(args.stats_dir), "--out", str(out)], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, env=os.environ | {"OMP_NUM_THREADS": "1"})
     m = json.loads(out.read_text())["metrics"]
-    return {"fid": m["fid"]["fid"], "kid": m["kid"]["kid"], "precision": m["pr"]["precision"],
-            "recall": m["pr"]["recall"]}
+    return {"fid": m["fid"]["fid"], "kid": m["kid"]["kid"],
+            **{k: m["pr"][k] for k in ("precision", "recall", "coverage", "radius_ratio")}}
 
 
 def study(variant: str, overrides: list[str], args) -> dict:
