@@ -103,7 +103,7 @@ def _fmt(x: float, digits: int = 3) -> str:
         return "–"
     if abs(x) >= 100:
         return f"{x:.0f}"
-    return f"{x:.{digits}g}"
+    return f"{x + 0.0:.{digits}g}"                 # + 0.0: a rounded -0.0 prints as 0
 
 
 def _find(ms: list[dict], dataset: str, arch: str, lam: float | None = None,
