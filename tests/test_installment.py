@@ -206,3 +206,22 @@ def test_a_committed_run_resumes_from_what_its_ledger_says(run):
     for d in (saved, mine):
         d["data"].pop("workers")                     # changes nothing a resume loads
     assert {k: saved[k] for k in RESUME_KEYS} == {k: mine[k] for k in RESUME_KEYS}
+
+
+def test_floors_tool_writes_a_perfect_generators_scores_and_leaves_data_stats_alone(tmp_path):
+    """tools/floors.py on 12 vs 12 faces: the report holds its command and the scores, and the
+    second half is cached in the temporary folder, not in data/stats."""
+    before = sorted(p.name for p in (ROOT / "data" / "stats").iterdir())
+    out = tmp_path / "floors.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "floors.py"), "--datasets",
+                           "faces", "--count", "24", "--out", str(out)], capture_output=True,
+                          text=True, env={**ENV, "TMPDIR": str(tmp_path)}, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    command = f"python tools/floors.py --datasets faces --count 24 --out {out}"
+    assert report["command"] == command
+    faces = report["floors"]["faces"]
+    assert faces["per_half"] == 12 and faces["k"] == 3 and 0 < faces["coverage"] <= 1
+    assert {"fid", "kid", "precision", "recall", "density", "radius_ratio"} <= set(faces)
+    assert len(list((tmp_path / "ssn-floors").glob("faces-32px-n12-*.safetensors"))) == 2
+    assert sorted(p.name for p in (ROOT / "data" / "stats").iterdir()) == before

@@ -37,8 +37,8 @@ STATS = ROOT / "data" / "stats"
 
 
 def floor(dataset: str, count: int, resolution: int, scratch: Path) -> dict:
-    """``noise_floor`` with the first half read from (or written to) ``data/stats`` and the
-    second half kept in ``scratch``."""
+    """``noise_floor`` computed in ``scratch``, starting from ``data/stats``'s copy of the
+    first half where it is cached there (nothing is written to ``data/stats``)."""
     extractor = make_extractor("domain")
     first = cache_key(dataset, resolution, count // 2, 0, 0, extractor) + ".safetensors"
     if (STATS / first).is_file():
