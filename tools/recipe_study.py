@@ -109,6 +109,12 @@ def draw(curves: dict, path: Path, num: int) -> None:
     by_images.set(xlabel="training images (thousands)", ylabel=f"domain FID ({num} vs {num})")
     by_time.set(xlabel="training minutes on one core", yscale="log")
     by_images.set_yscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda y, _: f"{y:g}")      # 30, not 3 x 10^1, on the log axes
+    for ax in (by_images, by_time):
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
     fig.legend(*by_images.get_legend_handles_labels(), loc="outside lower center", ncols=3)
     path.write_bytes(plotting.render(fig)[0])
 
