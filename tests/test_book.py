@@ -222,7 +222,7 @@ PROSE_NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+|\d+(?=\s?%))(?![\w.]*\d)")
 NOT_PROSE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)"            # math, code, links
                        r"|\b(?:sections?|eqs?\.|Tables?|Figures?)\s+[\d.]+"   # "section 3.4"
                        r"(?:\s*(?:and|-|,)\s*[\d.]+)*", re.S)
-OUTPUT_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+OUTPUT_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)(\s?%)?")
 
 # Numbers the prose derives or quotes rather than reads off an output, with the reason.
 DERIVED = {
@@ -232,19 +232,26 @@ DERIVED = {
 }
 
 
-def _text_outputs(notebook: dict) -> list[float]:
-    numbers = []
+def _text_outputs(notebook: dict) -> tuple[list[float], list[float]]:
+    """Every number the outputs print, and the ones a prose percentage may quote: printed
+    percentages, and printed fractions (decimals up to 1) times 100."""
+    numbers, percents = [], []
     for cell in notebook["cells"]:
         for out in cell.get("outputs", []):
             text = out.get("text") or out.get("data", {}).get("text/plain", "")
             text = "".join(text).replace(",", "")             # 1,206,324
-            numbers += [float(n) for n in OUTPUT_NUMBER.findall(text)]
-    return numbers
+            for number, percent in OUTPUT_NUMBER.findall(text):
+                numbers.append(float(number))
+                if percent:
+                    percents.append(float(number))
+                elif "." in number and abs(float(number)) <= 1:   # energy inside 0.63 -> 63 %
+                    percents.append(100 * float(number))
+    return numbers, percents
 
 
 def unprinted_numbers(notebook: dict) -> list[str]:
     """The prose's numbers that no output of ``notebook`` prints (to the prose's precision)."""
-    printed = _text_outputs(notebook)
+    numbers, percents = _text_outputs(notebook)
     missing = []
     for cell in notebook["cells"]:
         if cell["cell_type"] != "markdown":
@@ -254,9 +261,9 @@ def unprinted_numbers(notebook: dict) -> list[str]:
             number = match.group(1)
             digits = len(number.partition(".")[2])
             half = 0.5 * 10 ** -digits + 1e-9
-            # a percentage may be printed as a fraction (energy inside 0.63 -> 63 %)
-            scales = (1, 100) if prose[match.end():].lstrip().startswith("%") else (1,)
-            if not any(abs(p * k - float(number)) <= half for p in printed for k in scales):
+            # a percentage must be printed as one or as a fraction, not as any integer
+            printed = percents if prose[match.end():].lstrip().startswith("%") else numbers
+            if not any(abs(p - float(number)) <= half for p in printed):
                 missing.append(number)
     return missing
 
@@ -278,6 +285,10 @@ def test_the_prose_number_check_catches_a_stale_number():
     assert unprinted_numbers(notebook) == []
     notebook["cells"][1]["source"] = ["FID 10.6, then 16.42 and 40 %; 0.39 as 39 %"]
     assert unprinted_numbers(notebook) == ["10.6", "16.42", "40", "0.39"]
+    # a percentage is not matched by a printed integer ("step 25"), only by "25%" or 0.25
+    notebook["cells"][0]["outputs"] = [{"output_type": "stream", "text": ["step 25, 0.24\n"]}]
+    notebook["cells"][1]["source"] = ["25 % of it, 24 % of that"]
+    assert unprinted_numbers(notebook) == ["25"]
 
 
 def test_every_derived_number_is_still_quoted_and_unprinted():
