@@ -122,9 +122,9 @@ def test_the_radius_ratio_scales_with_the_samples_spread():
 @pytest.mark.parametrize(("real", "fake", "kwargs", "message"), [
     (torch.zeros(10, 4), torch.zeros(10, 5), {}, r"feature dimensions differ: real \(10, 4\)"),
     (torch.zeros(10), torch.zeros(10, 4), {}, r"real features must be \[N, D\], got shape"),
-    (torch.zeros(3, 4), torch.zeros(10, 4), {}, "k=3 needs at least 4 real feature vectors, "
+    (torch.zeros(3, 4), torch.zeros(10, 4), {}, "k=3 need at least 4 real feature vectors, "
      "got 3"),
-    (torch.zeros(10, 4), torch.zeros(2, 4), {}, "needs at least 4 fake feature vectors"),
+    (torch.zeros(10, 4), torch.zeros(2, 4), {}, "need at least 4 fake feature vectors"),
     (torch.zeros(10, 4), torch.zeros(10, 4), {"k": 0}, "k must be a positive integer"),
     (torch.zeros(10, 4), torch.zeros(10, 4), {"block": 0}, "block must be a positive"),
     (torch.full((10, 4), math.nan), torch.zeros(10, 4), {}, "real features contain NaN"),

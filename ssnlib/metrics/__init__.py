@@ -26,6 +26,7 @@ from ssnlib.metrics.precision_recall import (
     density_coverage,
     expected_coverage,
     knn_radii,
+    manifold_scores,
     precision_recall,
 )
 from ssnlib.metrics.reference import Reference, reference_stats
@@ -35,6 +36,6 @@ __all__ = [
     "FunctionFeatures", "GaussianStats", "InceptionFID", "Reference", "block_changes",
     "density_coverage", "distortion_and_locality", "evaluate", "expected_coverage", "fid",
     "find_detector", "frechet_distance", "kid", "knn_radii", "load_domain_net",
-    "make_extractor", "noise_floor", "part_locality", "ppl", "precision_recall",
+    "make_extractor", "manifold_scores", "noise_floor", "part_locality", "ppl", "precision_recall",
     "reference_stats",
 ]

@@ -27,7 +27,7 @@ import torch
 from ssnlib.metrics.features import FeatureExtractor
 from ssnlib.metrics.fid import GaussianStats, fid
 from ssnlib.metrics.kid import kid
-from ssnlib.metrics.precision_recall import density_coverage, precision_recall
+from ssnlib.metrics.precision_recall import manifold_scores
 from ssnlib.metrics.reference import DEFAULT_CACHE, reference_stats
 from ssnlib.metrics.sampling import generated_batches, model_device
 
@@ -132,10 +132,9 @@ def _kid(run: Run) -> dict:
 
 @metric("pr")
 def _pr(run: Run) -> dict:
-    """Improved precision and recall, with density and coverage from the same real balls."""
+    """Improved precision and recall, the radius ratio, density and coverage (one pass)."""
     fake, reference = run.fake_and_reference
-    return {**precision_recall(reference.features, fake),
-            **density_coverage(reference.features, fake), **run.info()}
+    return {**manifold_scores(reference.features, fake), **run.info()}
 
 
 @metric("ppl")

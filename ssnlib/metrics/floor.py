@@ -17,7 +17,7 @@ import torch
 from ssnlib.metrics.features import FeatureExtractor
 from ssnlib.metrics.fid import fid
 from ssnlib.metrics.kid import kid
-from ssnlib.metrics.precision_recall import density_coverage, precision_recall
+from ssnlib.metrics.precision_recall import manifold_scores
 from ssnlib.metrics.reference import DEFAULT_CACHE, reference_stats
 
 
@@ -32,4 +32,4 @@ def noise_floor(source: str, extractor: FeatureExtractor, count: int, resolution
     return {"source": source, "resolution": resolution, "per_half": half,
             "features": extractor.name, "fid": fid(a.stats, b.stats),
             "kid": kid(a.features, b.features, generator=torch.Generator().manual_seed(seed)),
-            **precision_recall(a.features, b.features), **density_coverage(a.features, b.features)}
+            **manifold_scores(a.features, b.features)}

@@ -110,22 +110,36 @@ def knn_radii(features: torch.Tensor | np.ndarray, k: int = 3,
     return radii
 
 
-def _inside_both_ways(fake: torch.Tensor, real: torch.Tensor, r_fake: torch.Tensor,
-                      r_real: torch.Tensor, block: int | None) -> tuple[torch.Tensor, ...]:
+def _one_pass(fake: torch.Tensor, real: torch.Tensor, r_fake: torch.Tensor,
+              r_real: torch.Tensor, block: int | None) -> tuple[torch.Tensor, ...]:
     """One pass over the fake-real distances [M, N]: which fake rows lie in the real manifold
-    (bool [M]) and which real rows lie in the fake manifold (bool [N])."""
+    (bool [M]), which real rows lie in the fake manifold (bool [N]), how many real balls hold
+    a fake row in all (a scalar) and each real row's distance to its nearest fake row
+    (float64 [N])."""
     fake_in = torch.zeros(fake.shape[0], dtype=torch.bool)
     real_in = torch.zeros(real.shape[0], dtype=torch.bool)
+    balls = torch.zeros((), dtype=torch.float64)
+    nearest = torch.full((real.shape[0],), math.inf, dtype=torch.float64)
     for start, d in distance_blocks(fake, real, block):          # d [m, N]
         m = d.shape[0]
-        fake_in[start:start + m] = (d <= r_real).any(1)          # some ball of a real s
+        in_real = d <= r_real                                    # in the ball of a real s
+        fake_in[start:start + m] = in_real.any(1)
+        balls += in_real.sum()
         real_in |= (d <= r_fake[start:start + m, None]).any(0)   # some ball of a fake x
-    return fake_in, real_in
+        nearest = torch.minimum(nearest, d.min(0).values)
+    return fake_in, real_in, balls, nearest
 
 
-def _checked_pair(real_feats, fake_feats, k: int, block: int | None,
-                  what: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both feature sets as float64 [N, D] and [M, D], or a one-line error naming the problem."""
+def manifold_scores(real_feats: torch.Tensor | np.ndarray,
+                    fake_feats: torch.Tensor | np.ndarray, k: int = 3,
+                    block: int | None = None) -> dict:
+    """Precision, recall and the radius ratio (:func:`precision_recall`) with density and
+    coverage (:func:`density_coverage`) of generated features ``fake_feats`` [M, D] against
+    real features ``real_feats`` [N, D]: each set's k-NN radii once, one pass over the
+    distances between them (``ssn eval``'s ``pr``).
+
+    ``block``: rows of distances computed at once (default: about 2^24 distances, 128 MB).
+    Deterministic; the block size does not change the result."""
     _check_k(k, block)
     real, fake = _as_features(real_feats, "real"), _as_features(fake_feats, "fake")
     if real.shape[1] != fake.shape[1]:
@@ -133,47 +147,40 @@ def _checked_pair(real_feats, fake_feats, k: int, block: int | None,
                          f"{tuple(fake.shape)}")
     for which, x in (("real", real), ("fake", fake)):
         if x.shape[0] < k + 1:
-            raise InputError(f"{what} with k={k} needs at least {k + 1} {which} "
+            raise InputError(f"k-NN manifolds with k={k} need at least {k + 1} {which} "
                              f"feature vectors, got {x.shape[0]}")
-    return real, fake
+    r_real, r_fake = knn_radii(real, k, block), knn_radii(fake, k, block)   # [N], [M]
+    fake_in, real_in, balls, nearest = _one_pass(fake, real, r_fake, r_real, block)
+    return {"precision": fake_in.double().mean().item(),
+            "recall": real_in.double().mean().item(),
+            "radius_ratio": (r_fake.median() / r_real.median()).item(),
+            "density": (balls / (k * fake.shape[0])).item(),
+            "coverage": (nearest <= r_real).double().mean().item(), "k": k}
 
 
 def precision_recall(real_feats: torch.Tensor | np.ndarray,
                      fake_feats: torch.Tensor | np.ndarray, k: int = 3,
                      block: int | None = None) -> dict:
     """Improved precision and recall of generated features ``fake_feats`` [M, D] against real
-    features ``real_feats`` [N, D] (see the module docstring), with k-NN radius ``k``.
-
-    ``block``: rows of distances computed at once (default: about 2^24 distances, 128 MB).
-    Deterministic; the block size does not change the result. Returns ``{"precision",
-    "recall", "radius_ratio", "k"}``: ``radius_ratio`` is the samples' median k-NN radius
-    over the data's. Below 1 the samples sit closer together than the data do (at equal
-    counts), so their balls are small and recall falls even where the samples land among the
-    data (coverage, :func:`density_coverage`, does not depend on it)."""
-    real, fake = _checked_pair(real_feats, fake_feats, k, block, "precision/recall")
-    r_real, r_fake = knn_radii(real, k, block), knn_radii(fake, k, block)   # [N], [M]
-    fake_in, real_in = _inside_both_ways(fake, real, r_fake, r_real, block)
-    return {"precision": fake_in.double().mean().item(),
-            "recall": real_in.double().mean().item(),
-            "radius_ratio": (r_fake.median() / r_real.median()).item(), "k": k}
+    features ``real_feats`` [N, D] (see the module docstring), with k-NN radius ``k``; the
+    arguments as :func:`manifold_scores`'s. Returns ``{"precision", "recall",
+    "radius_ratio", "k"}``: ``radius_ratio`` is the samples' median k-NN radius over the
+    data's. Below 1 the samples sit closer together than the data do (at equal counts), so
+    their balls are small and recall falls even where the samples land among the data
+    (coverage, :func:`density_coverage`, does not depend on it)."""
+    scores = manifold_scores(real_feats, fake_feats, k, block)
+    return {key: scores[key] for key in ("precision", "recall", "radius_ratio", "k")}
 
 
 def density_coverage(real_feats: torch.Tensor | np.ndarray,
                      fake_feats: torch.Tensor | np.ndarray, k: int = 3,
                      block: int | None = None) -> dict:
     """Density and coverage (Naeem et al. 2020, see the module docstring) of generated
-    features ``fake_feats`` [M, D] against real features ``real_feats`` [N, D], with the real
-    points' k-NN balls only. Same arguments and determinism as :func:`precision_recall`.
-    Returns ``{"density", "coverage", "k"}``."""
-    real, fake = _checked_pair(real_feats, fake_feats, k, block, "density/coverage")
-    r_real = knn_radii(real, k, block)                                     # [N]
-    balls = torch.zeros((), dtype=torch.float64)      # sum over samples of the balls they are in
-    nearest = torch.full((real.shape[0],), math.inf, dtype=torch.float64)  # [N] nearest sample
-    for _, d in distance_blocks(fake, real, block):                        # d [m, N]
-        balls += (d <= r_real).sum()
-        nearest = torch.minimum(nearest, d.min(0).values)
-    return {"density": (balls / (k * fake.shape[0])).item(),
-            "coverage": (nearest <= r_real).double().mean().item(), "k": k}
+    features ``fake_feats`` [M, D] against real features ``real_feats`` [N, D], from the real
+    points' k-NN balls only; the arguments as :func:`manifold_scores`'s. Returns
+    ``{"density", "coverage", "k"}``."""
+    scores = manifold_scores(real_feats, fake_feats, k, block)
+    return {key: scores[key] for key in ("density", "coverage", "k")}
 
 
 def expected_coverage(n_real: int, n_fake: int, k: int = 3) -> float:
