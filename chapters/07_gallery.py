@@ -210,23 +210,30 @@ print(f"{len(cases)} seeds; the search's error on the kept pixels fell from "
       f"{painted.context_error[0]:.4f} to under {below:g}")
 
 
-def scores(image: torch.Tensor, digits: int = 3) -> list[str]:
+def scores(image: torch.Tensor, bound: bool = False) -> list[str]:
     """Hair change, change outside the blocks and border jump: each image's mean, then the
-    mean over the seeds (as in the tables above), to ``digits`` decimals."""
+    mean over the seeds (as in the tables above), to 3 decimals, or with ``bound`` the hair
+    change and border jump as the next multiple of 0.05 above them."""
     change = difference(before, image)                                    # [N, 32, 32]
 
     def mean_over(mask: torch.Tensor) -> float:
         return float(((change * mask).sum((1, 2)) / mask.sum((1, 2))).mean())
-    return [f"{v:.{digits}f}" for v in (mean_over(part), mean_over(~hole),
-                                        float(border_jump(image, grid, selected).mean()))]
+    inside, outside = mean_over(part), mean_over(~hole)
+    jump = float(border_jump(image, grid, selected).mean())
+    if not bound:
+        return [f"{v:.3f}" for v in (inside, outside, jump)]
+    return [f"< {math.ceil(inside * 20) / 20:g}", f"{outside:.3f}",
+            f"< {math.ceil(jump * 20) / 20:g}"]
 
 
+# the search is chaotic: on some seeds its path hangs on the CPU's last bits (in float64 too),
+# moving the mean hair change by a few thousandths, so its row prints bounds
 plotting.show_table(
     ["method", "hair change", "change outside", "border jump"],
     [["the image itself", "0", "0", scores(before)[2]], ["block resample", *scores(after)],
-     ["new blocks pasted", *scores(pasted)], ["inpainting", *scores(painted.image, 2)]],
+     ["new blocks pasted", *scores(pasted)], ["inpainting", *scores(painted.image, True)]],
     caption=f"λ_D = 100 model, {len(cases)} seeds, mean per pixel (image units, 0 to 2); "
-            "inpainting to two decimals, as its search's third depends on the CPU")
+            "inpainting as bounds, as its search's result varies a little with the CPU")
 
 # %% tags=["hide-input"]
 index = {st.seed: k for k, st in enumerate(cases)}
@@ -248,10 +255,11 @@ plotting.show(fig)
 # Inpainting keeps its promise about the outside (zero change there, by
 # construction) and pays for it inside: the search pulls the new blocks back to
 # latents that agree with the old surroundings, and for this generator the old
-# surroundings nearly decide the old hair, which changes by 0.03 per pixel
-# against the resample's 0.332. Pasting keeps the new blocks and the old
+# surroundings nearly decide the old hair, which changes by less than 0.05 per
+# pixel against the resample's 0.332. Pasting keeps the new blocks and the old
 # surroundings, and the seam shows: neighbours across the border differ by
-# 0.282 on average, against 0.186 in the image itself. The block resample is
+# 0.282 on average, against 0.186 in the image itself (inpainting: under 0.2).
+# The block resample is
 # the only one of the three that gets new hair without a seam (0.182); it does
 # so by letting the outside move a little (0.055 per pixel), which is exactly
 # what the LDBR problem allows and prices (chapter 1).
