@@ -12,6 +12,7 @@ thousand, a lent GPU window more. So a run lives in ``data/runs/NAME/``:
 - ``samples.png`` (fixed seeds, EMA generator) and ``progress.png`` (scores against images).
 
     python tools/installment.py train NAME --minutes 100 [--threads 1] [--set device=cuda]
+    python tools/installment.py train NAME --minutes 100 --set steps=35100  # ends at step 35100
     python tools/installment.py record NAME --launched-as "THE COMMAND"   # after a manual run
     python tools/installment.py transfer NAME --from faces32-stylegan2      # before an SSN's first
     python tools/installment.py score NAME --metrics distortion,locality --num 1000
@@ -20,12 +21,14 @@ thousand, a lent GPU window more. So a run lives in ``data/runs/NAME/``:
 re-seeds only the random stream), runs ``ssn train --resume auto time_limit=MINUTES``, then
 records. ``record`` copies the run folder's newest checkpoint to ``state.pt``, scores the EMA
 generator (``ssn eval``: domain FID, KID, precision and recall, 10k vs 10k) and appends to the
-ledger. The first installment starts from ``configs/zoo/v3/NAME.yaml``. The paper's protocol
-starts an SSN from a trained StyleGAN2 (section 3.4): ``transfer`` runs ``ssn transfer`` on
-another run's committed state into ``data/runs/NAME/init.pt``, the file the SSN's config names
-as ``model.init``, and the ledger records which installment of which run it came from.
-An SSN's record adds its resampling metrics (distortion and the share of a resample's change
-inside the block, 1000 samples); ``score`` adds metrics to the newest entry afterwards.
+ledger. ``steps=N`` ends the installment at step N (if the time allows), e.g. at the images its
+lambda_D twin has seen, so that the two compare at equal budgets. The first installment starts
+from ``configs/zoo/v3/NAME.yaml``. The paper's protocol starts an SSN from a trained StyleGAN2
+(section 3.4): ``transfer`` runs ``ssn transfer`` on another run's committed state into
+``data/runs/NAME/init.pt``, the file the SSN's config names as ``model.init``, and the ledger
+records which installment of which run it came from. An SSN's record adds its resampling
+metrics (distortion and the share of a resample's change inside the block, 1000 samples);
+``score`` adds metrics to the newest entry afterwards.
 """
 
 from __future__ import annotations
