@@ -162,9 +162,9 @@ shown = side_by_side(hair)
 # changes colour (seeds 27 and 25), the face and the shirt move. With it
 # (right) the change sits on the hair, spreading a little along it beyond the
 # blocks. The table says the same over all 32 seeds: the hair changes about
-# as much in both models (0.290 and 0.332 per pixel), but the $\lambda_D = 100$
+# as much in both models (0.302 and 0.332 per pixel), but the $\lambda_D = 100$
 # model keeps 37 % of the change inside blocks that hold a tenth of the
-# pixels, the $\lambda_D = 0$ model 15 %. The four rows are the clearest cases of
+# pixels, the $\lambda_D = 0$ model 13 %. The four rows are the clearest cases of
 # one model, chosen after the fact; the table is the honest summary.
 #
 # ## Inpainting with the same generator
@@ -316,13 +316,13 @@ shown_towers = side_by_side(towers)
 # %% [markdown]
 # Here the two models part ways more than the faces did, and not only in the
 # way the paper shows. Without the penalty a new tower can bring a new sky
-# with it: seeds 4 and 15 turn from sunset to a night sky, and the whole
-# picture changes. With it the change stays near the blocks (41 % of it inside
-# them, against 22 %), and the tower is replaced (seed 8's red tower becomes a
+# with it: seed 15 turns from sunset to a night sky and seed 4 loses its
+# clouds, and the whole picture changes. With it the change stays near the blocks (41 % of it inside
+# them, against 17 %), and the tower is replaced (seed 8's red tower becomes a
 # pale block of houses), but by less: the tower changes 0.154 per pixel
-# against 0.433, and 30 of 32 seeds show a tower at all. The price is variety.
+# against 0.392, and 30 of 32 seeds show a tower at all. The price is variety.
 # The $\lambda_D = 100$ model's pictures are nearly all one daytime layout (the
-# four rows on the right look alike), with an FID of 24.9 against 7.4: part of
+# four rows on the right look alike), with an FID of 24.9 against 11.0: part of
 # its low distortion comes from having fewer kinds of picture to move between
 # (chapter 1's trade-off between quality and distortion, with the quality paid
 # in variety; chapter 5 measures how little of the data it covers). The run
