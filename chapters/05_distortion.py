@@ -156,7 +156,7 @@ for label, p, out in (("32 px", pair, outside32), ("256 px", big, outside256)):
     print(f"block 5 resampled, {label:6s}: mean squared change outside {float(sq.mean()):.5f}"
           f", summed {float(sq.sum()):9.2f}")
 
-from ssnlib.zoo import results
+from ssnlib.zoo import results, runs
 
 print(f"values in a 256 px RGB image: {3 * 256 * 256:,}")
 print("\nthe paper's Table 2, lambda_D x distortion:")
@@ -489,6 +489,11 @@ plotting.show_table(
       f"{r['energy_inside']:.2f}" if "energy_inside" in r else "-"] for r in v3],
     caption="zoo v3 runs, newest installment; FID from 10 000 samples, distortion and energy "
             "inside from 1000")
+print("FID after each installment (images seen):")
+for r in v3:
+    steps = [f"{p['scores']['fid']:.1f} ({p['images_after'] / 1000:.0f}k)"
+             for p in runs.ledger(r["name"])["installments"]]
+    print(f"  {r['name']}: {', '.join(steps)}")
 plotting.show_table(["target", "run", "measured", "met"],
                     [[what.replace("`", ""), run, value, "yes" if met else "no"]
                      for what, run, value, met in results.v3_checks(v3, results.models())],
@@ -496,19 +501,20 @@ plotting.show_table(["target", "run", "measured", "met"],
                             "of the same recipe)")
 
 # %% [markdown]
-# Three things stand out. **Longer training pays in FID**: the $\lambda_D = 0$ faces SSN
-# scores 10.5 where the 40 000-image one scored 26.7, and the skyline one 7.4, better than
-# the StyleGAN2 it came from (12.8). **It also uses its blocks more**: both unregularised
-# SSNs leak about 0.04 (0.0434 and 0.0416), more than any 40 000-image model (0.0153 from
-# scratch) and more than the paper's 0.028, and only 13 % and 23 % of a resample's change
-# stays inside the block. So $\lambda_D = 100$ has more to cut. **The two datasets miss
-# different targets.** On faces the $\lambda_D = 100$ run is now within 1.08 times its
-# twin's FID (11.3 against 10.5) but cuts distortion only 2.87 times, against 5. On
-# skylines it cuts distortion 12.24 times (to 0.0034) at 3.38 times the FID (24.9): its
-# pictures are nearly all one daytime layout (chapter 7 shows them), and a model with fewer
-# kinds of picture has less to move when a block is redrawn. Both $\lambda_D = 100$ runs
-# have now seen almost twice the images of their $\lambda_D = 0$ twins, so these ratios
-# compare unequal budgets; the $\lambda_D = 0$ runs continue next.
+# Three things stand out. **Longer training pays in FID, mostly**: the $\lambda_D = 0$
+# faces SSN scores 7.8 where the 40 000-image one scored 26.7, better than the StyleGAN2 it
+# came from, which itself went on to 12.7. The skyline $\lambda_D = 0$ SSN did not: its
+# second installment took it from 7.4 to 11.0, so more images are not yet a sure gain on
+# skylines. **Longer runs use their blocks more**: both unregularised SSNs leak more
+# (0.0347 and 0.0385) than any 40 000-image model (0.0153 from scratch) and than the
+# paper's 0.028, and only 14 % and 24 % of a resample's change stays inside the block. So
+# $\lambda_D = 100$ has more to cut. **The two datasets miss different targets.** The
+# $\lambda_D$ twins have now seen the same images (within one checkpoint). On faces
+# $\lambda_D = 100$ cuts distortion 2.30 times, against 5, at 1.44 times its twin's FID
+# (11.3 against 7.8). On skylines it cuts distortion 11.32 times (to 0.0034) at 2.26 times
+# the FID (24.9): its pictures are nearly all one daytime layout (chapter 7 shows them),
+# and a model with fewer kinds of picture has less to move when a block is redrawn. Faces
+# need a stronger regulariser; skylines a better trade at this one.
 
 # %% [markdown]
 # ### Looking like the data, and covering it
@@ -551,16 +557,16 @@ print(f"expected coverage of a perfect generator at 10 000 vs 10 000: "
 # %% [markdown]
 # Other training images score what the counting argument predicts (coverage 0.88 against
 # 0.875) and a radius ratio of 1.00; their precision and recall are high but below 1. Every
-# run is far from them. Its samples land among the data (precision 0.58 to 0.75), but they
-# sit closer together than the data do, their radius ratio is 0.26 to 0.66, so their balls
+# run is far from them. Its samples land among the data (precision 0.65 to 0.78), but they
+# sit closer together than the data do, their radius ratio is 0.23 to 0.67, so their balls
 # are small and recall is near 0 for all of them. Coverage, which does not depend on the
-# samples' balls, says how much of the data they come near: 31 % for the faces
-# $\lambda_D = 100$ SSN, 25 % for its $\lambda_D = 0$ twin, 10 % for the StyleGAN2 they
-# came from, and 5 % to 8 % for the skyline models. The skyline $\lambda_D = 0$ SSN has
-# the best FID of all (7.4) and still covers only 8 % of its data: FID compares the
-# features' means and covariances, and a generator that draws convincing pictures of a few
-# kinds can match those far better than it covers the data. Coverage is the number the zoo
-# has furthest to go on.
+# samples' balls, says how much of the data they come near: 39 % for the faces
+# $\lambda_D = 0$ SSN, 31 % for its $\lambda_D = 100$ twin, 20 % for the StyleGAN2 they
+# came from, and 5 % to 6 % for the skyline models. The skyline $\lambda_D = 0$ SSN scores
+# about the FID of the faces $\lambda_D = 100$ SSN (11.0 against 11.3) and covers 5 % of
+# its data against 31 %: FID compares the features' means and covariances, and a generator
+# that draws convincing pictures of a few kinds can match those far better than it covers
+# the data. Coverage is the number the zoo has furthest to go on.
 
 # %% [markdown]
 # ## Path length falls as $\lambda_D$ rises
