@@ -133,6 +133,20 @@ def test_an_ssn_run_starts_from_a_transfer_of_a_stylegan2_run(tmp_path):
                             *[f"--{p}-dir={tmp_path / p}" for p in ("data", "runs", "configs")]],
                            capture_output=True, text=True, env=ENV, cwd=ROOT)
     assert again.returncode != 0 and "has trained already" in again.stderr
+    # a new lambda_D starts from its twin's very start, though the twin has trained on
+    (tmp_path / "configs" / "tiny-ssn2.yaml").write_text(ssn.replace(
+        "tiny-ssn/init.pt", "tiny-ssn2/init.pt").replace("distortion_weight: 0",
+                                                          "distortion_weight: 300"))
+    installment(tmp_path, "transfer", "tiny-ssn2", "--like", "tiny-ssn")
+    assert (tmp_path / "data" / "tiny-ssn2" / "init.pt").read_bytes() == init.read_bytes()
+    shared = json.loads((tmp_path / "data" / "tiny-ssn2" / "manifest.json").read_text())
+    assert shared["transfer"] == {**ledger["transfer"], "like": "tiny-ssn"}
+    assert shared["installments"] == []
+    unlike = subprocess.run([sys.executable, str(ROOT / "tools" / "installment.py"), "transfer",
+                             "tiny-ssn2", "--like", "tiny",
+                             *[f"--{p}-dir={tmp_path / p}" for p in ("data", "runs", "configs")]],
+                            capture_output=True, text=True, env=ENV, cwd=ROOT)
+    assert unlike.returncode != 0 and "tiny did not start from a transfer" in unlike.stderr
 
 
 def test_a_first_installment_needs_a_config(tmp_path):

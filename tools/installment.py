@@ -15,6 +15,7 @@ thousand, a lent GPU window more. So a run lives in ``data/runs/NAME/``:
     python tools/installment.py train NAME --minutes 100 --set steps=35100  # ends at step 35100
     python tools/installment.py record NAME --launched-as "THE COMMAND"   # after a manual run
     python tools/installment.py transfer NAME --from faces32-stylegan2      # before an SSN's first
+    python tools/installment.py transfer NAME --like faces32-ssn-ld100      # its twin's start
     python tools/installment.py score NAME --metrics distortion,locality --num 1000
 
 ``train`` restores ``state.pt`` into ``runs/zoo-v3/NAME`` (a GPU loads the CPU checkpoint and
@@ -26,9 +27,10 @@ lambda_D twin has seen, so that the two compare at equal budgets. The first inst
 from ``configs/zoo/v3/NAME.yaml``. The paper's protocol starts an SSN from a trained StyleGAN2
 (section 3.4): ``transfer`` runs ``ssn transfer`` on another run's committed state into
 ``data/runs/NAME/init.pt``, the file the SSN's config names as ``model.init``, and the ledger
-records which installment of which run it came from. An SSN's record adds its resampling
-metrics (distortion and the share of a resample's change inside the block, 1000 samples);
-``score`` adds metrics to the newest entry afterwards.
+records which installment of which run it came from; ``--like TWIN`` instead copies the init
+file that SSN run ``TWIN`` started from, so a new lambda_D starts where its twins did. An
+SSN's record adds its resampling metrics (distortion and the share of a resample's change
+inside the block, 1000 samples); ``score`` adds metrics to the newest entry afterwards.
 """
 
 from __future__ import annotations
@@ -131,11 +133,9 @@ def train(name: str, minutes: float, threads: int, overrides: list[str]
     return launched, start, code
 
 
-def transfer(name: str, source: str) -> dict:
-    """``ssn transfer`` of run ``source``'s state into ``name``'s init file; the ledger entry."""
-    state, init = folder(source) / STATE, folder(name) / "init.pt"
-    if not state.is_file():
-        sys.exit(f"installment: error: no {shown(state)}: train {source} first")
+def check_new_ssn(name: str) -> Path:
+    """``name``'s init file, after checking that its config names it and it has not trained."""
+    init = folder(name) / "init.pt"
     config = PLACES["configs"] / f"{name}.yaml"
     if not config.is_file():
         sys.exit(f"installment: error: no {shown(config)}: the SSN run needs a config")
@@ -146,6 +146,15 @@ def transfer(name: str, source: str) -> dict:
     if read_ledger(name)["installments"]:
         sys.exit(f"installment: error: {name} has trained already; a new init would not apply")
     folder(name).mkdir(parents=True, exist_ok=True)
+    return init
+
+
+def transfer(name: str, source: str) -> dict:
+    """``ssn transfer`` of run ``source``'s state into ``name``'s init file; the ledger entry."""
+    state = folder(source) / STATE
+    if not state.is_file():
+        sys.exit(f"installment: error: no {shown(state)}: train {source} first")
+    init = check_new_ssn(name)
     args = ["transfer", shown(state), shown(init)]
     subprocess.run([*SSN, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     last = read_ledger(source)["installments"][-1]
@@ -154,6 +163,21 @@ def transfer(name: str, source: str) -> dict:
                           "images": last["images_after"], "scores": last["scores"],
                           "command": "ssn " + shlex.join(args), "date": date.today().isoformat(),
                           **git_state("ssnlib")}
+    write_ledger(name, ledger)
+    return ledger["transfer"]
+
+
+def share_transfer(name: str, twin: str) -> dict:
+    """Start SSN run ``name`` from the very init file that run ``twin`` started from, so that
+    runs differing only in their config (lambda_D, say) compare from one start even after
+    the StyleGAN2 they came from has trained on; the ledger entry."""
+    source = folder(twin) / "init.pt"
+    if "transfer" not in read_ledger(twin) or not source.is_file():
+        sys.exit(f"installment: error: {twin} did not start from a transfer "
+                 f"(no {shown(source)} or no transfer in its ledger)")
+    shutil.copyfile(source, check_new_ssn(name))
+    ledger = read_ledger(name)
+    ledger["transfer"] = {**read_ledger(twin)["transfer"], "like": twin}
     write_ledger(name, ledger)
     return ledger["transfer"]
 
@@ -277,6 +301,8 @@ def main() -> int:
     parser.add_argument("--metrics", default=SSN_METRICS,
                         help="score: ssn eval metrics to add to the newest entry")
     parser.add_argument("--from", dest="source", help="transfer: the StyleGAN2 run to start from")
+    parser.add_argument("--like", help="transfer: start from this SSN run's own start (its "
+                        "init file), e.g. a new lambda_D beside its twins")
     for place in PLACES:
         parser.add_argument(f"--{place}-dir", type=Path, default=PLACES[place],
                             help=f"where runs' {place} are (default: {shown(PLACES[place])})")
@@ -284,9 +310,11 @@ def main() -> int:
     PLACES.update({place: getattr(args, f"{place}_dir").resolve() for place in PLACES})
     started = time.monotonic()
     if args.action == "transfer":
-        if args.source is None:
-            parser.error("transfer needs --from RUN")
-        print(json.dumps(transfer(args.name, args.source), indent=1))
+        if (args.source is None) == (args.like is None):
+            parser.error("transfer needs --from RUN or --like RUN")
+        made = (transfer(args.name, args.source) if args.like is None
+                else share_transfer(args.name, args.like))
+        print(json.dumps(made, indent=1))
         return 0
     if args.action == "score":
         print(json.dumps(rescore(args.name, args.metrics, args.num or SSN_NUM), indent=1))
