@@ -50,9 +50,10 @@ print("profile:", PROFILE)
 # GPUs when one is lent; the table says where they stand for this page.
 # FID, precision and recall are measured in the domain network's features, 10 000
 # samples against 10 000 training images (chapter 5). Both draw recognisable
-# cartoon faces at 32 px; the $\lambda_D = 100$ model has seen fewer images and
-# pays for its locality in FID. `data/checkpoints/RESULTS.md` follows both
-# against the zoo's targets after every installment.
+# cartoon faces at 32 px; both have seen about as many images, and the
+# $\lambda_D = 100$ model pays for its locality in FID.
+# `data/checkpoints/RESULTS.md` follows both against the zoo's targets after
+# every installment.
 
 # %%
 NBSP = str.maketrans(" ", "\u00a0")         # a table's row label stays on one line
