@@ -228,7 +228,6 @@ OUTPUT_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)(\s?%)?")
 DERIVED = {
     ("05_distortion", "61"): "1 - 0.39, the near ring's printed ratio",
     ("05_distortion", "0.0625"): "1/16, a uniform change's share of one block of 16",
-    ("05_distortion", "0.52"): "lambda_D x distortion at 1000, from the printed distortion",
 }
 
 
