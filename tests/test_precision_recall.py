@@ -97,7 +97,12 @@ def test_matches_a_brute_force_loop_exactly(seed):
 def test_the_block_size_does_not_change_the_result():
     real, fake = gaussian(300, 16, 5), gaussian(250, 16, 6, shift=0.3, scale=1.2)
     small = precision_recall(real, fake, block=7)
-    assert small == precision_recall(real, fake, block=1000) == precision_recall(real, fake)
+    for other in (precision_recall(real, fake, block=1000), precision_recall(real, fake)):
+        # the shares are counts, so exact; the radii's distances may differ in the last bit
+        # with the block's matrix product shape (float64)
+        assert {k: v for k, v in other.items() if k != "radius_ratio"} == {
+            k: v for k, v in small.items() if k != "radius_ratio"}
+        assert other["radius_ratio"] == pytest.approx(small["radius_ratio"], rel=1e-12)
     assert 0 < small["precision"] < 1 and 0 < small["recall"] < 1
     torch.testing.assert_close(knn_radii(real, block=7), knn_radii(real, block=1000),
                                rtol=1e-12, atol=0)
