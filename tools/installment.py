@@ -171,13 +171,13 @@ def share_transfer(name: str, twin: str) -> dict:
     """Start SSN run ``name`` from the very init file that run ``twin`` started from, so that
     runs differing only in their config (lambda_D, say) compare from one start even after
     the StyleGAN2 they came from has trained on; the ledger entry."""
-    source = folder(twin) / "init.pt"
-    if "transfer" not in read_ledger(twin) or not source.is_file():
+    source, started = folder(twin) / "init.pt", read_ledger(twin).get("transfer")
+    if started is None or not source.is_file():
         sys.exit(f"installment: error: {twin} did not start from a transfer "
                  f"(no {shown(source)} or no transfer in its ledger)")
     shutil.copyfile(source, check_new_ssn(name))
     ledger = read_ledger(name)
-    ledger["transfer"] = {**read_ledger(twin)["transfer"], "like": twin}
+    ledger["transfer"] = {**started, "like": twin}
     write_ledger(name, ledger)
     return ledger["transfer"]
 

@@ -98,11 +98,11 @@ def check_setting(name: str, env: dict[str, str]) -> None:
     asked = level(setting["ATEN_CPU_CAPABILITY"])
     print(f"== {name}: ATen {found['aten']}, oneDNN {found['onednn']}, MKL {found['mkl']}, "
           f"{found['threads']} thread(s)", flush=True)
-    libs = ["aten", "onednn", "mkl"]
-    if level(found["mkl"]) < 0 and MKL_UNNAMED in found["mkl"] and cpu_vendor() != "GenuineIntel":
+    libs, vendor = ["aten", "onednn", "mkl"], cpu_vendor()
+    if level(found["mkl"]) < 0 and MKL_UNNAMED in found["mkl"] and vendor != "GenuineIntel":
         # MKL names its instruction set only on Intel CPUs; elsewhere the setting is passed on
         # but cannot be read back, and ATen and oneDNN are still checked
-        print(f"   MKL does not name its instruction set on this CPU ({cpu_vendor()}): its "
+        print(f"   MKL does not name its instruction set on this CPU ({vendor}): its "
               "setting is passed on, unverified", flush=True)
         libs.remove("mkl")
     for lib in libs:
