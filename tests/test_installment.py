@@ -182,6 +182,42 @@ def test_the_recipe_study_scores_every_checkpoint_of_every_variant(tmp_path):
     assert (out / "curves.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
+def test_the_recipe_study_branches_every_variant_from_one_start(tmp_path):
+    """--start: both variants resume from the same checkpoint, which is scored once and opens
+    both curves at 0 training seconds; their own checkpoints follow it."""
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(TINY)
+    first = subprocess.run([sys.executable, "-m", "ssnlib.cli", "train", "--config", str(recipe),
+                            "steps=2", f"run_dir={tmp_path / 'first'}"],
+                           capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (start,) = (tmp_path / "first").glob("ckpt-*.pt")
+    out = tmp_path / "study"
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"), str(out),
+                           "--recipe", str(recipe), "--start", str(start), "--variant", "base=",
+                           "--variant", "R1=reg.r1_gamma=0.1", "--minutes", "5", "--every", "8",
+                           "--num", "24", "--runs", str(tmp_path / "runs"),
+                           "--stats-dir", str(tmp_path / "stats")],
+                          capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["start"] == str(start)
+    base, r1 = (manifest["variants"][v]["points"] for v in ("base", "R1"))
+    assert base[0] == r1[0] and base[0]["images"] == 8 and base[0]["train_s"] == 0
+    assert [p["images"] for p in base] == [p["images"] for p in r1] == [8, 16]
+    assert base[1]["train_s"] > 0 and base[1]["fid"] != r1[1]["fid"]
+    assert "--resume auto" in manifest["variants"]["R1"]["command"]
+
+
+def test_a_recipe_study_start_must_exist(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"),
+                           str(tmp_path / "out"), "--start", str(tmp_path / "none.pt")],
+                          capture_output=True, text=True, env=ENV, cwd=ROOT)
+    assert proc.returncode != 0 and "none.pt: no such checkpoint" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_the_v3_configs_follow_the_papers_protocol():
     """Every v3 run loads; each SSN starts from the transfer its own run folder will hold and
     has a StyleGAN2 run of its dataset to come from; all share one recipe."""

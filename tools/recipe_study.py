@@ -10,8 +10,20 @@ and bf16 autocast. Each variant trains with ``ssn train --config RECIPE`` for ``
 one thread (``--parallel`` at a time, one per core), keeping a checkpoint every ``--every``
 images; each checkpoint's EMA generator is scored with ``ssn eval`` (domain FID, KID,
 precision and recall, ``--num`` vs ``--num`` samples). OUT gets ``manifest.json`` (commands,
-commit, device, every score with its images and training seconds) and ``curves.png``. The
-checkpoints stay in ``runs/study/`` (not committed).
+commit, device, every score with its images and training seconds) and ``curves.png`` (FID
+against images and minutes, coverage against images). The checkpoints stay in
+``runs/study/`` (not committed).
+
+``--start STATE`` branches every variant from one training checkpoint instead of fresh
+weights, e.g. a zoo run's committed installment, to ask which setting helps from where the run
+is now (only settings a resume may change: lr, R1, EMA, lambda_D, not batch or width)::
+
+    python tools/recipe_study.py data/studies/faces32-stylegan2-branches --minutes 20 \
+        --start data/runs/faces32-stylegan2/state.pt \
+        --recipe data/runs/faces32-stylegan2/config.yaml --num 10000 --every 48000 \
+        --variant base=precision=bf16 --variant "R1 0.1=precision=bf16,reg.r1_gamma=0.1"
+
+The start is scored once and opens every curve at 0 training seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -30,7 +43,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ssnlib.train.checkpoint import list_checkpoints, load_checkpoint  # noqa: E402
+from ssnlib.train.checkpoint import (  # noqa: E402
+    checkpoint_name,
+    list_checkpoints,
+    load_checkpoint,
+)
 from ssnlib.train.config import load_config  # noqa: E402
 from ssnlib.train.monitor import loop_seconds  # noqa: E402
 from ssnlib.utils import environment_report, git_state  # noqa: E402
@@ -55,20 +72,28 @@ def slug(name: str) -> str:
 
 
 def train(variant: str, overrides: list[str], args) -> str:
-    """Train one variant into runs/study/...; the command as launched."""
+    """Train one variant into runs/study/... (from ``--start`` if given); the command as
+    launched."""
     steps_every = max(1, args.every // load_config(args.recipe, overrides).batch)
-    command = ["train", "--config", args.recipe, *overrides, f"run_dir={args.runs / slug(variant)}",
+    run = args.runs / slug(variant)
+    command = ["train", "--config", args.recipe, *overrides, f"run_dir={run}",
                f"time_limit={args.minutes}", f"ckpt_every={steps_every}", "keep_ckpts=0",
                "progress=false", "tensorboard=false"]
+    if args.start:
+        if run.exists():        # a branch begins at the start, not at an old study's end
+            shutil.rmtree(run)
+        run.mkdir(parents=True)
+        shutil.copyfile(args.start, run / checkpoint_name(args.start_step))
+        command += ["--resume", "auto"]
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     subprocess.run([*SSN, *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     return "OMP_NUM_THREADS=1 ssn " + shlex.join(command)
 
 
-def score(ckpt: Path, dataset: str, args) -> dict:
+def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
     """Domain FID, KID, precision, recall, coverage and the radius ratio of a checkpoint's
-    EMA generator."""
-    out = ckpt.with_suffix(".scores.json")
+    EMA generator (the eval's report: ``out``, by default beside the checkpoint)."""
+    out = out or ckpt.with_suffix(".scores.json")
     subprocess.run([*SSN, "eval", "--ckpt", str(ckpt), "--metrics", "fid,kid,pr", "--ref",
                     dataset, "--num", str(args.num), "--ref-num", str(args.num), "--batch", "64",
                     "--cache", str(args.stats_dir), "--out", str(out)], cwd=ROOT, check=True,
@@ -82,12 +107,14 @@ def study(variant: str, overrides: list[str], args) -> dict:
     """Train, then score each checkpoint: the variant's curve."""
     launched = train(variant, overrides, args)
     run = args.runs / slug(variant)
-    seconds = loop_seconds(run)
+    seconds = loop_seconds(run, after_step=args.start_step)
     dataset = load_config(args.recipe, overrides).data.name
     points = []
     for ckpt in list_checkpoints(run):
         state = load_checkpoint(ckpt)
         step = int(state["step"])
+        if step == args.start_step and args.start:
+            continue                                    # the start, scored once in main()
         known = max(s for s in seconds if s <= step)
         points.append({"step": step, "images": int(state["images_seen"]),
                        "train_s": round(seconds[known], 1),
@@ -96,21 +123,43 @@ def study(variant: str, overrides: list[str], args) -> dict:
     return {"overrides": overrides, "command": launched, "points": points}
 
 
+def start_step(args) -> int:
+    """The step ``--start`` was saved at (0 without one), after checking it loads."""
+    if args.start is None:
+        return 0
+    if not args.start.is_file():
+        sys.exit(f"recipe_study: error: --start {args.start}: no such checkpoint")
+    return int(load_checkpoint(args.start)["step"])
+
+
+def score_start(args) -> dict:
+    """The shared first point of every branch: the start's scores at 0 training seconds."""
+    state = load_checkpoint(args.start)
+    args.runs.mkdir(parents=True, exist_ok=True)
+    scores = score(args.start, load_config(args.recipe).data.name, args,
+                   args.runs / "start.scores.json")
+    return {"step": int(state["step"]), "images": int(state["images_seen"]), "train_s": 0.0,
+            **{k: round(v, 4) for k, v in scores.items()}}
+
+
 def draw(curves: dict, path: Path, num: int) -> None:
+    """FID against images and minutes, coverage against images, one line per variant."""
+    from matplotlib.ticker import FuncFormatter
+
     from ssnlib import plotting
 
     plotting.use_book_style()
-    fig, (by_images, by_time) = plotting.subplots(1, 2, height=3.2)
+    fig, (by_images, by_time, cover) = plotting.subplots(1, 3, height=3.2)
     for variant, curve in curves.items():
-        fid = [p["fid"] for p in curve["points"]]
-        by_images.plot([p["images"] / 1000 for p in curve["points"]], fid, "o-", ms=3,
-                       label=variant)
-        by_time.plot([p["train_s"] / 60 for p in curve["points"]], fid, "o-", ms=3)
-    by_images.set(xlabel="training images (thousands)", ylabel=f"domain FID ({num} vs {num})")
+        points = curve["points"]
+        thousands = [p["images"] / 1000 for p in points]
+        by_images.plot(thousands, [p["fid"] for p in points], "o-", ms=3, label=variant)
+        by_time.plot([p["train_s"] / 60 for p in points], [p["fid"] for p in points], "o-", ms=3)
+        cover.plot(thousands, [p["coverage"] for p in points], "o-", ms=3)
+    by_images.set(xlabel="training images (thousands)", ylabel=f"domain FID ({num} vs {num})",
+                  yscale="log")
     by_time.set(xlabel="training minutes on one core", yscale="log")
-    by_images.set_yscale("log")
-    from matplotlib.ticker import FuncFormatter
-
+    cover.set(xlabel="training images (thousands)", ylabel="coverage (k = 3)")
     plain = FuncFormatter(lambda y, _: f"{y:g}")      # 30, not 3 x 10^1, on the log axes
     for ax in (by_images, by_time):
         ax.yaxis.set_major_formatter(plain)
@@ -136,20 +185,28 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=16000, help="images between checkpoints")
     parser.add_argument("--num", type=int, default=2000, help="samples per score")
     parser.add_argument("--parallel", type=int, default=2, help="variants at a time")
+    parser.add_argument("--start", type=Path, help="a training checkpoint every variant "
+                        "resumes from (default: fresh weights)")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "study")
     parser.add_argument("--stats-dir", type=Path, default=ROOT / "data" / "stats",
                         help="reference statistics cache (ssn eval --cache)")
     args = parser.parse_args()
     variants = parse_variants(args.variant) if args.variant else VARIANTS
+    args.start_step = start_step(args)
     started = time.monotonic()
     with ThreadPoolExecutor(args.parallel) as pool:
         futures = {v: pool.submit(study, v, o, args) for v, o in variants.items()}
+        start = pool.submit(score_start, args) if args.start else None
         curves = {v: f.result() for v, f in futures.items()}
+    if start is not None:
+        for curve in curves.values():
+            curve["points"].insert(0, start.result())
     args.out.mkdir(parents=True, exist_ok=True)
     env = environment_report()
     manifest = {"what": "recipe study: FID against images and CPU time (tools/recipe_study.py)",
                 "command": "python tools/recipe_study.py " + shlex.join(sys.argv[1:]),
-                "recipe": args.recipe, "date": date.today().isoformat(), **git_state("ssnlib"),
+                "recipe": str(args.recipe), "start": args.start and str(args.start),
+                "date": date.today().isoformat(), **git_state("ssnlib"),
                 "device": env["device"], "torch": env["torch"], "threads_per_run": 1,
                 "parallel": args.parallel, "minutes_per_variant": args.minutes,
                 "score_num": args.num, "wall_time_s": round(time.monotonic() - started, 1),
