@@ -87,7 +87,8 @@ def test_the_gpu_window_script_packs_one_archive_per_run(tmp_path):
     out = tmp_path / "out"
     extra = [f"--pass=--{p}-dir={tmp_path / p}" for p in ("configs", "stats")]
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gpu_installments.py"), str(out),
-                           "tiny", "--dry-run", "--minutes", "5", *extra, "--pass=--num=24"],
+                           "tiny", "--dry-run", "--minutes", "5", *extra, "--pass=--num=24",
+                           "--commit", "c0ffee"],
                           capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert [p.name for p in out.iterdir()] == ["tiny.tar.gz"]
@@ -98,6 +99,15 @@ def test_the_gpu_window_script_packs_one_archive_per_run(tmp_path):
         ledger = json.load(tar.extractfile("tiny/manifest.json"))
     [entry] = ledger["installments"]
     assert "device=cpu" in entry["command"] and entry["images_after"] == 16
+    # the code is the commit named, not the git state of the copy it ran in
+    assert entry["commit"] == "c0ffee" and entry["dirty"].startswith("not checked")
+
+
+def test_the_gpu_window_script_needs_the_developers_commit(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gpu_installments.py"),
+                           str(tmp_path), "tiny"], capture_output=True, text=True, env=ENV)
+    assert proc.returncode != 0 and "--commit SHA is required" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.slow

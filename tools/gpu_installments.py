@@ -2,11 +2,14 @@
 ``data/runs/`` continues on the GPU at once (small models leave an H200 mostly idle), and each
 comes back as one archive of its folder, the ledger entry included.
 
-    python tools/gpu_installments.py OUT --minutes 6 faces32-stylegan2 skylines32-stylegan2
+    python tools/gpu_installments.py OUT --commit SHA --minutes 6 faces32-stylegan2 ...
     tar -xzf OUT/faces32-stylegan2.tar.gz -C data/runs      # back on the developer's machine
 
 On the device machine (torch 2.11, CUDA; no .venv there):
-``PYTHONUNBUFFERED=1 python3 tools/gpu_installments.py $OUT --minutes 6 NAME ...``. Each run
+``PYTHONUNBUFFERED=1 python3 tools/gpu_installments.py $OUT --commit SHA --minutes 6 NAME ...``
+with SHA the developer's ``git rev-parse HEAD``, committed first: the device's copy of the
+checkout carries a git folder whose HEAD and status are not the tree that runs, so the ledger
+records the commit named here. Each run
 stops by its own ``time_limit``, then is scored (domain FID, KID, precision and recall, 10k vs
 10k) on the GPU; ``--dry-run`` does the same on the CPU for a minute, into a scratch copy of
 ``data/runs`` (``tests/test_installment.py`` runs it on a tiny config).
@@ -51,7 +54,12 @@ def main() -> int:
     parser.add_argument("--dry-run", action="store_true", help="on the CPU, into a scratch copy")
     parser.add_argument("--pass", dest="extra", action="append", default=[], metavar="ARG",
                         help="an argument for every installment.py call (e.g. --num=64)")
+    parser.add_argument("--commit", help="the commit the device's copy was made from "
+                        "(required on the device; the ledger records it)")
     args = parser.parse_args()
+    if args.commit is None and not args.dry_run:
+        parser.error("--commit SHA is required: the device copy's own git state is not the "
+                     "tree that runs (commit first, pass git rev-parse HEAD)")
     if len(args.names) > MAX_FILES:
         parser.error(f"at most {MAX_FILES} runs: one archive each comes back")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -59,7 +67,8 @@ def main() -> int:
     data = ROOT / "data" / "runs"
     if args.dry_run:                   # never touch the committed states from a rehearsal
         data = Path(shutil.copytree(data, scratch / "runs")) if data.is_dir() else scratch / "runs"
-    places = [f"--data-dir={data}", *args.extra]
+    places = [f"--data-dir={data}", *args.extra] + ([f"--commit={args.commit}"]
+                                                    if args.commit else [])
     if args.dry_run:                   # nor the run folders of trainings going on beside it
         places.append(f"--runs-dir={scratch / 'work'}")
     device = "cpu" if args.dry_run else "cuda"

@@ -66,6 +66,9 @@ READINGS = {"fid": ("fid", "fid"), "kid": ("kid", "kid"), "precision": ("pr", "p
             "density": ("pr", "density"), "coverage": ("pr", "coverage"),
             "distortion": ("distortion", "distortion"),
             "energy_inside": ("locality", "energy_inside")}
+# a ledger's "dirty" when --commit names the code instead of git
+UNCHECKED = {"record": "not recorded (trained outside installment.py)",
+             "train": "not checked (a copy of this commit's checkout, e.g. the device tool's)"}
 # where runs are kept (committed), trained (scratch), first configured and where reference
 # statistics are cached; tests move them
 PLACES = {"data": ROOT / "data" / "runs", "runs": ROOT / "runs" / "zoo-v3",
@@ -115,11 +118,9 @@ def restore(name: str) -> int:
     return step
 
 
-def train(name: str, minutes: float, threads: int, overrides: list[str]
-          ) -> tuple[str, int, dict]:
-    """One installment of training: the command as launched, the step it started from and
-    the code it ran (commit and uncommitted changes at launch)."""
-    start, code = restore(name), git_state("ssnlib", "configs")
+def train(name: str, minutes: float, threads: int, overrides: list[str]) -> tuple[str, int]:
+    """One installment of training: the command as launched and the step it started from."""
+    start = restore(name)
     config = folder(name) / "config.yaml" if start else PLACES["configs"] / f"{name}.yaml"
     if not config.is_file():
         sys.exit(f"installment: error: no {shown(config)}: a first installment needs "
@@ -130,7 +131,7 @@ def train(name: str, minutes: float, threads: int, overrides: list[str]
     launched = f"OMP_NUM_THREADS={threads} ssn train " + shlex.join(args)
     print(f"installment: {launched}", flush=True)
     subprocess.run([*SSN, "train", *args], env=env, cwd=ROOT, check=True)
-    return launched, start, code
+    return launched, start
 
 
 def check_new_ssn(name: str) -> Path:
@@ -295,7 +296,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for training")
     parser.add_argument("--launched-as", help="record: the command that trained this part")
     parser.add_argument("--since-step", type=int, help="record: the step this part began at")
-    parser.add_argument("--commit", help="record: the commit that trained it (default: HEAD)")
+    parser.add_argument("--commit", help="the commit that trained it (default: HEAD and the "
+                        "uncommitted changes); train: for a copy of a checkout whose own git "
+                        "state is not the tree that runs, such as the device tool's")
     parser.add_argument("--num", type=int, help="samples for the scores (default: 10000; "
                         f"score: {SSN_NUM})")
     parser.add_argument("--metrics", default=SSN_METRICS,
@@ -319,14 +322,14 @@ def main() -> int:
     if args.action == "score":
         print(json.dumps(rescore(args.name, args.metrics, args.num or SSN_NUM), indent=1))
         return 0
+    code = git_state("ssnlib", "configs") if args.commit is None else {
+        "commit": args.commit, "dirty": UNCHECKED[args.action]}
     if args.action == "train":
-        launched, start, code = train(args.name, args.minutes, args.threads, args.set)
+        launched, start = train(args.name, args.minutes, args.threads, args.set)
     else:
         if args.launched_as is None or args.since_step is None:
             parser.error("record needs --launched-as and --since-step")
         launched, start = args.launched_as, args.since_step
-        code = git_state("ssnlib", "configs") if args.commit is None else {
-            "commit": args.commit, "dirty": "not recorded (trained outside installment.py)"}
     entry = record(args.name, launched, start, code, args.threads, args.num or 10000)
     print(json.dumps(entry, indent=1))
     print(f"installment: done in {time.monotonic() - started:.0f} s", flush=True)
