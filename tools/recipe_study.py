@@ -156,10 +156,10 @@ def draw(curves: dict, path: Path, num: int) -> None:
         by_images.plot(thousands, [p["fid"] for p in points], "o-", ms=3, label=variant)
         by_time.plot([p["train_s"] / 60 for p in points], [p["fid"] for p in points], "o-", ms=3)
         cover.plot(thousands, [p["coverage"] for p in points], "o-", ms=3)
-    by_images.set(xlabel="training images (thousands)", ylabel=f"domain FID ({num} vs {num})",
+    by_images.set(xlabel="images (thousands)", ylabel=f"domain FID ({num} vs {num})",
                   yscale="log")
-    by_time.set(xlabel="training minutes on one core", yscale="log")
-    cover.set(xlabel="training images (thousands)", ylabel="coverage (k = 3)")
+    by_time.set(xlabel="minutes on one core", yscale="log")
+    cover.set(xlabel="images (thousands)", ylabel="coverage (k = 3)")
     plain = FuncFormatter(lambda y, _: f"{y:g}")      # 30, not 3 x 10^1, on the log axes
     for ax in (by_images, by_time):
         ax.yaxis.set_major_formatter(plain)
