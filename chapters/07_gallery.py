@@ -50,7 +50,7 @@ print("profile:", PROFILE)
 # GPUs when one is lent; the table says where they stand for this page.
 # FID, precision and recall are measured in the domain network's features, 10 000
 # samples against 10 000 training images (chapter 5). Both draw recognisable
-# cartoon faces at 32 px; both have seen about as many images, and the
+# cartoon faces at 32 px; both have seen the same images, and the
 # $\lambda_D = 100$ model pays for its locality in FID.
 # `data/checkpoints/RESULTS.md` follows both against the zoo's targets after
 # every installment.
@@ -160,12 +160,12 @@ shown = side_by_side(hair)
 # Read a row from left to right: the outlined blocks get new hair, and the
 # change map shows where the picture moved to make room for it. Without the
 # penalty (left) a new hair block repaints much of the picture: the background
-# changes colour (seeds 27 and 25), the face and the shirt move. With it
+# changes colour (seeds 25 and 5), and in seed 4 every pixel moves. With it
 # (right) the change sits on the hair, spreading a little along it beyond the
 # blocks. The table says the same over all 32 seeds: the hair changes about
-# as much in both models (0.302 and 0.332 per pixel), but the $\lambda_D = 100$
-# model keeps 37 % of the change inside blocks that hold a tenth of the
-# pixels, the $\lambda_D = 0$ model 13 %. The four rows are the clearest cases of
+# as much in both models (0.322 and 0.331 per pixel), but the $\lambda_D = 100$
+# model keeps 43 % of the change inside blocks that hold a tenth of the
+# pixels, the $\lambda_D = 0$ model 16 %. The four rows are the clearest cases of
 # one model, chosen after the fact; the table is the honest summary.
 #
 # ## Inpainting with the same generator
@@ -257,12 +257,13 @@ plotting.show(fig)
 # construction) and pays for it inside: the search pulls the new blocks back to
 # latents that agree with the old surroundings, and for this generator the old
 # surroundings nearly decide the old hair, which changes by less than 0.05 per
-# pixel against the resample's 0.332. Pasting keeps the new blocks and the old
-# surroundings, and the seam shows: neighbours across the border differ by
-# 0.282 on average, against 0.186 in the image itself (inpainting: under 0.2).
+# pixel against the resample's 0.331. Pasting keeps the new blocks and the old
+# surroundings, and the seam shows (in seed 25, blue new blocks against the old
+# blond hair around them): neighbours across the border differ by 0.274 on average, against
+# 0.194 in the image itself (inpainting: under 0.25).
 # The block resample is
-# the only one of the three that gets new hair without a seam (0.182); it does
-# so by letting the outside move a little (0.055 per pixel), which is exactly
+# the only one of the three that gets new hair without a seam (0.184); it does
+# so by letting the outside move a little (0.044 per pixel), which is exactly
 # what the LDBR problem allows and prices (chapter 1).
 #
 # ## More parts
@@ -369,7 +370,7 @@ display(picker)
 #
 # **Exercise.** (a) Start `inpaint_blocks` at the image's own latent instead of
 # the resample's. What does it return, and why? (b) Pasting uses the same new
-# blocks as the resample. Why does the hair change less (0.179 against 0.332
+# blocks as the resample. Why does the hair change less (0.213 against 0.331
 # per pixel), and where would you look for the seam?
 #
 # :::{admonition} Answer
