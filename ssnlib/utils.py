@@ -155,7 +155,12 @@ def environment_report() -> dict[str, str]:
 
 def git_state(*paths: str | Path) -> dict:
     """The repository's commit and the uncommitted changes under ``paths`` (``git status
-    --porcelain`` lines; all of the tree if none), for manifests; "unknown" outside a checkout."""
+    --porcelain`` lines; all of the tree if none), for manifests; "unknown" outside a checkout.
+    ``SSN_COMMIT`` overrides both, for a copy of a checkout whose own git folder is not the
+    tree that runs (the GPU device tool's)."""
+    if os.environ.get("SSN_COMMIT"):
+        return {"commit": os.environ["SSN_COMMIT"],
+                "dirty": "not checked (SSN_COMMIT: a copy of this commit's checkout)"}
     root = Path(__file__).resolve().parents[1]
 
     def git(*args: str) -> str:

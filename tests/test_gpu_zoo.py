@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_tiny_profile_runs_every_stage_and_packs_at_most_8_small_files(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gpu_zoo.py"), str(out),
-                           "--profile", "tiny", "--only", "faces64-ssn-ld100"],
+                           "--profile", "tiny", "--only", "faces64-ssn-ld100",
+                           "--commit", "c0ffee"],
                           capture_output=True, text=True, timeout=900,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -30,4 +31,13 @@ def test_tiny_profile_runs_every_stage_and_packs_at_most_8_small_files(tmp_path)
     assert ssn["training"]["dataset"] == "faces"                 # the archive's dataset
     assert {"fid", "kid", "ppl", "distortion", "locality"} <= ssn["metrics"].keys()
     assert ssn["model"]["arch"] == "ssn" and "model.init=" in ssn["training"]["launched_as"]
+    # the commit named, not the git state of the copy it ran in (the device tool's)
+    assert summary["environment"]["commit"] == ssn["export"]["commit"] == "c0ffee"
     assert "faces64-ssn-ld100" in (out / "RESULTS.md").read_text()
+
+
+def test_the_gpu_profile_needs_the_developers_commit(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gpu_zoo.py"), str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "--commit SHA is required" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -73,3 +73,15 @@ def test_rounding_prints_a_bound_for_rounding_and_the_value_for_a_real_error():
     assert utils.rounding(3.6e-6, 1e-4) == utils.rounding(-9.9e-5, 1e-4) == "< 1e-04"
     assert utils.rounding(torch.tensor(0.055), 1e-4) == "5.5e-02"
     assert utils.rounding(1e-4, 1e-4) == "1.0e-04"          # the bound itself is not below it
+
+
+def test_git_state_names_the_commit_that_SSN_COMMIT_gives(monkeypatch):
+    """A copy of a checkout (the GPU device tool's) carries a git folder that is not the tree
+    that runs: SSN_COMMIT replaces what git would say."""
+    from ssnlib.utils import git_state
+
+    monkeypatch.setenv("SSN_COMMIT", "c0ffee")
+    assert git_state("ssnlib") == {
+        "commit": "c0ffee", "dirty": "not checked (SSN_COMMIT: a copy of this commit's checkout)"}
+    monkeypatch.delenv("SSN_COMMIT")
+    assert git_state("ssnlib")["commit"] != "c0ffee"

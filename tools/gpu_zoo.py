@@ -1,6 +1,6 @@
 """Model zoo v2 in one GPU window (issue 20): 64 px faces and skylines by the paper's protocol.
 
-    python tools/gpu_zoo.py OUT                  # one H100/H200, about 9 minutes
+    python tools/gpu_zoo.py OUT --commit SHA     # one H100/H200, about 9 minutes
     python tools/gpu_zoo.py OUT --profile tiny   # the same logic on a CPU in about two minutes
 
 1. render the procedural training sets into packed archives (``ssn prepare-data --workers``);
@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))              # ssnlib from this checkout (no install on the device)
 MAX_FILE = 15 * 2**20                  # the device tool brings back files of at most 16 MiB
 
 
@@ -233,8 +234,9 @@ def environment() -> dict:
            "cuda": torch.cuda.is_available(), "cpus": os.cpu_count()}
     if torch.cuda.is_available():
         env["device"] = torch.cuda.get_device_name(0)
-    env["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True,
-                                   capture_output=True).stdout.strip() or "unknown"
+    from ssnlib.utils import git_state
+
+    env["commit"] = git_state()["commit"]            # SSN_COMMIT (--commit) where it is set
     return env
 
 
@@ -296,9 +298,17 @@ def main() -> int:
     parser.add_argument("--phase-b", type=float, help="minutes of phase B (default: profile)")
     parser.add_argument("--only", help="comma-separated model names (and the StyleGAN2s they "
                         f"start from): {', '.join([*PHASE_A, *PHASE_B])}")
+    parser.add_argument("--commit", help="the commit the device's copy of the checkout was "
+                        "made from (required for the gpu profile: that copy's own git state is "
+                        "not the tree that runs); every manifest records it")
     args = parser.parse_args()
     if not args.out:
         parser.error("give OUT (or set SSN_GPU_ZOO_OUT)")
+    if args.profile == "gpu" and not args.commit:
+        parser.error("--commit SHA is required for the gpu profile (commit first, pass git "
+                     "rev-parse HEAD)")
+    if args.commit:
+        os.environ["SSN_COMMIT"] = args.commit       # for this process and every child
     p = PROFILES[args.profile]
     p.phase_a_min = args.phase_a if args.phase_a is not None else p.phase_a_min
     p.phase_b_min = args.phase_b if args.phase_b is not None else p.phase_b_min
