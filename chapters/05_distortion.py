@@ -513,7 +513,7 @@ plotting.show_table(["target", "run", "measured", "met"],
 # 24 % of a resample's change stays inside the block. So $\lambda_D = 100$ has more to cut.
 # **The two datasets miss different targets.** The $\lambda_D$ twins have seen the same
 # images (the faces twins' third installments both trained with five times the recipe's R1
-# weight, which a short study of branches from the StyleGAN2 favoured; see the README). On faces
+# weight, which made no measurable difference in a controlled branch; see the README). On faces
 # $\lambda_D = 100$ cuts distortion 2.44 times, against 5, at 1.79 times its twin's FID
 # (10.6 against 5.9), and its distortion has not moved in three installments (0.0149,
 # 0.0151, 0.0148) while its FID improved, where the skyline one fell from 0.0107 to
