@@ -8,8 +8,8 @@
 # 256 px batch 32 and 64 px batch 64: ms/step, img/s, first-step time, peak memory, counted and
 # analytic GFLOP/step, MFU, SSN/StyleGAN2 ratios against the issue's targets) and appends it to
 # bench/RESULTS-gpu.md with the date, device, torch version and commit (always pass COMMIT= on
-# the device tool: its copy's .git is not the tree that runs); a copy goes to $OUT when the device runner sets it. Extra arguments go to
-# bench/gpu_table.py (--rows 1,2,3, --steps N, --budget S, --cudnn-benchmark 0).
+# the device tool: its copy's .git is not the tree that runs); a copy goes to $OUT when the
+# device runner sets it. Extra arguments go to bench/gpu_table.py (--rows 1,2,3, --steps N, --budget S, --cudnn-benchmark 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${PY:-}" ]; then

@@ -15,7 +15,6 @@ import datetime
 import gc
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -108,13 +107,10 @@ def ratios(res: dict) -> list[str]:
 
 
 def commit() -> str:
-    if os.environ.get("COMMIT"):
-        return os.environ["COMMIT"]
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    """``COMMIT`` where given, else ssnlib's git_state (which honours ``SSN_COMMIT``), short."""
+    from ssnlib.utils import git_state
+
+    return os.environ.get("COMMIT") or git_state()["commit"][:7]
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ stops by its own ``time_limit``, then is scored (domain FID, KID, precision and 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -30,11 +31,15 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_FILES = 8                          # the device tool brings back at most 8 files
 
 
-def launch(name: str, minutes: float, device: str, places: list[str], log: Path):
-    """``tools/installment.py train NAME`` in the background, its output in ``log``."""
+def launch(name: str, minutes: float, device: str, places: list[str], log: Path,
+           commit: str | None):
+    """``tools/installment.py train NAME`` in the background, its output in ``log``; the
+    ledger names ``commit`` (``SSN_COMMIT``) where given."""
     command = [sys.executable, str(ROOT / "tools" / "installment.py"), "train", name,
                "--minutes", str(minutes), "--set", f"device={device}", *places]
-    return subprocess.Popen(command, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    env = os.environ | ({"SSN_COMMIT": commit} if commit else {})
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT)
 
 
 def pack(name: str, data: Path, out: Path, log: Path) -> Path:
@@ -67,14 +72,14 @@ def main() -> int:
     data = ROOT / "data" / "runs"
     if args.dry_run:                   # never touch the committed states from a rehearsal
         data = Path(shutil.copytree(data, scratch / "runs")) if data.is_dir() else scratch / "runs"
-    places = [f"--data-dir={data}", *args.extra] + ([f"--commit={args.commit}"]
-                                                    if args.commit else [])
+    places = [f"--data-dir={data}", *args.extra]
     if args.dry_run:                   # nor the run folders of trainings going on beside it
         places.append(f"--runs-dir={scratch / 'work'}")
     device = "cpu" if args.dry_run else "cuda"
     started = time.monotonic()
     logs = {name: scratch / f"{name}.log" for name in args.names}
-    runs = {name: launch(name, args.minutes, device, places, logs[name]) for name in args.names}
+    runs = {name: launch(name, args.minutes, device, places, logs[name], args.commit)
+            for name in args.names}
     failed = [name for name, proc in runs.items() if proc.wait() != 0]
     for name in args.names:
         print(f"== {name}\n" + logs[name].read_text()[-2000:], flush=True)

@@ -66,9 +66,6 @@ READINGS = {"fid": ("fid", "fid"), "kid": ("kid", "kid"), "precision": ("pr", "p
             "density": ("pr", "density"), "coverage": ("pr", "coverage"),
             "distortion": ("distortion", "distortion"),
             "energy_inside": ("locality", "energy_inside")}
-# a ledger's "dirty" when --commit names the code instead of git
-UNCHECKED = {"record": "not recorded (trained outside installment.py)",
-             "train": "not checked (a copy of this commit's checkout, e.g. the device tool's)"}
 # where runs are kept (committed), trained (scratch), first configured and where reference
 # statistics are cached; tests move them
 PLACES = {"data": ROOT / "data" / "runs", "runs": ROOT / "runs" / "zoo-v3",
@@ -296,9 +293,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for training")
     parser.add_argument("--launched-as", help="record: the command that trained this part")
     parser.add_argument("--since-step", type=int, help="record: the step this part began at")
-    parser.add_argument("--commit", help="the commit that trained it (default: HEAD and the "
-                        "uncommitted changes); train: for a copy of a checkout whose own git "
-                        "state is not the tree that runs, such as the device tool's")
+    parser.add_argument("--commit", help="record: the commit that trained it (default: HEAD; "
+                        "SSN_COMMIT names it for a copy of a checkout, e.g. the device tool's)")
     parser.add_argument("--num", type=int, help="samples for the scores (default: 10000; "
                         f"score: {SSN_NUM})")
     parser.add_argument("--metrics", default=SSN_METRICS,
@@ -323,7 +319,7 @@ def main() -> int:
         print(json.dumps(rescore(args.name, args.metrics, args.num or SSN_NUM), indent=1))
         return 0
     code = git_state("ssnlib", "configs") if args.commit is None else {
-        "commit": args.commit, "dirty": UNCHECKED[args.action]}
+        "commit": args.commit, "dirty": "not recorded (trained outside installment.py)"}
     if args.action == "train":
         launched, start = train(args.name, args.minutes, args.threads, args.set)
     else:
