@@ -220,6 +220,34 @@ def test_the_recipe_study_branches_every_variant_from_one_start(tmp_path):
     assert "--resume auto" in manifest["variants"]["R1"]["command"]
 
 
+@pytest.mark.slow
+def test_the_recipe_study_scores_distortion_when_asked(tmp_path):
+    """--resampling: an SSN recipe's checkpoints also get distortion and the share inside the
+    block, a lambda_D branch among the variants; the start carries them too."""
+    recipe = tmp_path / "tiny-ssn.yaml"
+    recipe.write_text(TINY.replace("arch: stylegan2", "arch: ssn"))
+    first = subprocess.run([sys.executable, "-m", "ssnlib.cli", "train", "--config", str(recipe),
+                            "steps=2", f"run_dir={tmp_path / 'first'}"],
+                           capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (start,) = (tmp_path / "first").glob("ckpt-*.pt")
+    out = tmp_path / "study"
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"), str(out),
+                           "--recipe", str(recipe), "--start", str(start), "--variant", "base=",
+                           "--variant", "ld=reg.distortion_weight=300", "--minutes", "5",
+                           "--every", "8", "--num", "24", "--resampling", "8", "--runs",
+                           str(tmp_path / "runs"), "--stats-dir", str(tmp_path / "stats")],
+                          capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    variants = json.loads((out / "manifest.json").read_text())["variants"]
+    for curve in variants.values():
+        for point in curve["points"]:
+            assert point["distortion"] > 0 and 0 <= point["energy_inside"] <= 1
+    base, ld = variants["base"]["points"], variants["ld"]["points"]
+    assert base[0] == ld[0] and base[1]["distortion"] != ld[1]["distortion"]
+    assert (out / "curves.png").stat().st_size > 1000
+
+
 def test_a_recipe_study_start_must_exist(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"),
                            str(tmp_path / "out"), "--start", str(tmp_path / "none.pt")],

@@ -23,7 +23,16 @@ is now (only settings a resume may change: lr, R1, EMA, lambda_D, not batch or w
         --recipe data/runs/faces32-stylegan2/config.yaml --num 10000 --every 48000 \
         --variant base=precision=bf16 --variant "R1 0.1=precision=bf16,reg.r1_gamma=0.1"
 
-The start is scored once and opens every curve at 0 training seconds.
+The start is scored once and opens every curve at 0 training seconds. ``--resampling N``
+adds an SSN's distortion (eq. 2) and the share of a resample's change inside its block, on N
+samples per checkpoint, and a panel of distortion against images: how a lambda_D raised from a
+run's state trades FID for distortion::
+
+    python tools/recipe_study.py data/studies/faces32-ssn-ld100-raise --minutes 40 \
+        --start data/runs/faces32-ssn-ld100/state.pt \
+        --recipe data/runs/faces32-ssn-ld100/config.yaml --resampling 1000 \
+        --variant "lambda_D 100=precision=bf16" \
+        --variant "lambda_D 300=precision=bf16,reg.distortion_weight=300"
 """
 
 from __future__ import annotations
@@ -90,17 +99,30 @@ def train(variant: str, overrides: list[str], args) -> str:
     return "OMP_NUM_THREADS=1 ssn " + shlex.join(command)
 
 
-def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
-    """Domain FID, KID, precision, recall, coverage and the radius ratio of a checkpoint's
-    EMA generator (the eval's report: ``out``, by default beside the checkpoint)."""
-    out = out or ckpt.with_suffix(".scores.json")
-    subprocess.run([*SSN, "eval", "--ckpt", str(ckpt), "--metrics", "fid,kid,pr", "--ref",
-                    dataset, "--num", str(args.num), "--ref-num", str(args.num), "--batch", "64",
+def evaluate(ckpt: Path, metrics: str, num: int, dataset: str, args, out: Path) -> dict:
+    """``ssn eval`` on a checkpoint's EMA generator, on one thread; its metrics block."""
+    subprocess.run([*SSN, "eval", "--ckpt", str(ckpt), "--metrics", metrics, "--ref", dataset,
+                    "--num", str(num), "--ref-num", str(num), "--batch", "64",
                     "--cache", str(args.stats_dir), "--out", str(out)], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, env=os.environ | {"OMP_NUM_THREADS": "1"})
-    m = json.loads(out.read_text())["metrics"]
-    return {"fid": m["fid"]["fid"], "kid": m["kid"]["kid"],
-            **{k: m["pr"][k] for k in ("precision", "recall", "coverage", "radius_ratio")}}
+    return json.loads(out.read_text())["metrics"]
+
+
+def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
+    """Domain FID, KID, precision, recall, coverage and the radius ratio of a checkpoint's
+    EMA generator (the eval's report: ``out``, by default beside the checkpoint); with
+    ``--resampling N`` also an SSN's distortion and the share of a resample's change inside
+    its block, on N samples (the zoo ledgers' resampling scores)."""
+    out = out or ckpt.with_suffix(".scores.json")
+    m = evaluate(ckpt, "fid,kid,pr", args.num, dataset, args, out)
+    scores = {"fid": m["fid"]["fid"], "kid": m["kid"]["kid"],
+              **{k: m["pr"][k] for k in ("precision", "recall", "coverage", "radius_ratio")}}
+    if args.resampling:
+        m = evaluate(ckpt, "distortion,locality", args.resampling, dataset, args,
+                     out.with_suffix(".resampling.json"))
+        scores |= {"distortion": m["distortion"]["distortion"],
+                   "energy_inside": m["locality"]["energy_inside"]}
+    return scores
 
 
 def study(variant: str, overrides: list[str], args) -> dict:
@@ -143,25 +165,35 @@ def score_start(args) -> dict:
 
 
 def draw(curves: dict, path: Path, num: int) -> None:
-    """FID against images and minutes, coverage against images, one line per variant."""
+    """FID against images and minutes, coverage against images and, where the points have
+    it (``--resampling``), distortion against images; one line per variant."""
     from matplotlib.ticker import FuncFormatter
 
     from ssnlib import plotting
 
     plotting.use_book_style()
-    fig, (by_images, by_time, cover) = plotting.subplots(1, 3, height=3.2)
+    resampling = all("distortion" in p for c in curves.values() for p in c["points"])
+    rows, cols = (2, 2) if resampling else (1, 3)     # four panels stay legible at 2 x 2
+    fig, axes = plotting.subplots(rows, cols, height=3.2 * rows)
+    by_images, by_time, cover, *_ = axes.flat
     for variant, curve in curves.items():
         points = curve["points"]
         thousands = [p["images"] / 1000 for p in points]
         by_images.plot(thousands, [p["fid"] for p in points], "o-", ms=3, label=variant)
         by_time.plot([p["train_s"] / 60 for p in points], [p["fid"] for p in points], "o-", ms=3)
         cover.plot(thousands, [p["coverage"] for p in points], "o-", ms=3)
+        if resampling:
+            axes.flat[3].plot(thousands, [p["distortion"] for p in points], "o-", ms=3)
     by_images.set(xlabel="images (thousands)", ylabel=f"domain FID ({num} vs {num})",
                   yscale="log")
     by_time.set(xlabel="minutes on one core", yscale="log")
     cover.set(xlabel="images (thousands)", ylabel="coverage (k = 3)")
+    logs = [by_images, by_time]
+    if resampling:
+        axes.flat[3].set(xlabel="images (thousands)", ylabel="distortion (eq. 2)", yscale="log")
+        logs.append(axes.flat[3])
     plain = FuncFormatter(lambda y, _: f"{y:g}")      # 30, not 3 x 10^1, on the log axes
-    for ax in (by_images, by_time):
+    for ax in logs:
         ax.yaxis.set_major_formatter(plain)
         ax.yaxis.set_minor_formatter(plain)
     fig.legend(*by_images.get_legend_handles_labels(), loc="outside lower center", ncols=3)
@@ -184,6 +216,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=20, help="training time per variant")
     parser.add_argument("--every", type=int, default=16000, help="images between checkpoints")
     parser.add_argument("--num", type=int, default=2000, help="samples per score")
+    parser.add_argument("--resampling", type=int, default=0, metavar="N",
+                        help="also score distortion and locality on N samples (SSN recipes)")
     parser.add_argument("--parallel", type=int, default=2, help="variants at a time")
     parser.add_argument("--start", type=Path, help="a training checkpoint every variant "
                         "resumes from (default: fresh weights)")
