@@ -184,14 +184,16 @@ def draw(curves: dict, path: Path, num: int) -> None:
         cover.plot(thousands, [p["coverage"] for p in points], "o-", ms=3)
         if resampling:
             axes.flat[3].plot(thousands, [p["distortion"] for p in points], "o-", ms=3)
+    fids = [p["fid"] for c in curves.values() for p in c["points"]]
+    # a log axis within one decade can leave its top unlabelled (11 to 14 get no tick)
+    fid_scale = "log" if max(fids) > 3 * min(fids) else "linear"
     by_images.set(xlabel="images (thousands)", ylabel=f"domain FID ({num} vs {num})",
-                  yscale="log")
-    by_time.set(xlabel="minutes on one core", yscale="log")
+                  yscale=fid_scale)
+    by_time.set(xlabel="minutes on one core", yscale=fid_scale)
     cover.set(xlabel="images (thousands)", ylabel="coverage (k = 3)")
-    logs = [by_images, by_time]
+    logs = [by_images, by_time] if fid_scale == "log" else []
     if resampling:
-        axes.flat[3].set(xlabel="images (thousands)", ylabel="distortion (eq. 2)", yscale="log")
-        logs.append(axes.flat[3])
+        axes.flat[3].set(xlabel="images (thousands)", ylabel="distortion (eq. 2)")
     plain = FuncFormatter(lambda y, _: f"{y:g}")      # 30, not 3 x 10^1, on the log axes
     for ax in logs:
         ax.yaxis.set_major_formatter(plain)
