@@ -192,12 +192,11 @@ def test_the_recipe_study_scores_every_checkpoint_of_every_variant(tmp_path):
     assert (out / "curves.png").stat().st_size > 1000
 
 
-@pytest.mark.slow
-def test_the_recipe_study_branches_every_variant_from_one_start(tmp_path):
-    """--start: both variants resume from the same checkpoint, which is scored once and opens
-    both curves at 0 training seconds; their own checkpoints follow it."""
-    recipe = tmp_path / "tiny.yaml"
-    recipe.write_text(TINY)
+def branched_study(tmp_path: Path, recipe_text: str, *options: str) -> tuple[Path, dict]:
+    """Train RECIPE_TEXT 2 steps, then run recipe_study from that checkpoint with
+    ``options`` (the variants and extras); the start and the study's manifest."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(recipe_text)
     first = subprocess.run([sys.executable, "-m", "ssnlib.cli", "train", "--config", str(recipe),
                             "steps=2", f"run_dir={tmp_path / 'first'}"],
                            capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
@@ -205,47 +204,43 @@ def test_the_recipe_study_branches_every_variant_from_one_start(tmp_path):
     (start,) = (tmp_path / "first").glob("ckpt-*.pt")
     out = tmp_path / "study"
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"), str(out),
-                           "--recipe", str(recipe), "--start", str(start), "--variant", "base=",
-                           "--variant", "R1=reg.r1_gamma=0.1", "--minutes", "5", "--every", "8",
-                           "--num", "24", "--runs", str(tmp_path / "runs"),
-                           "--stats-dir", str(tmp_path / "stats")],
+                           "--recipe", str(recipe), "--start", str(start), *options,
+                           "--minutes", "5", "--every", "8", "--num", "24", "--runs",
+                           str(tmp_path / "runs"), "--stats-dir", str(tmp_path / "stats")],
                           capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    manifest = json.loads((out / "manifest.json").read_text())
+    assert (out / "curves.png").stat().st_size > 1000
+    return start, json.loads((out / "manifest.json").read_text())
+
+
+@pytest.mark.slow
+def test_the_recipe_study_branches_every_variant_from_one_start(tmp_path):
+    """--start: both variants resume from the same checkpoint, which is scored once and opens
+    both curves at 0 training seconds; their own checkpoints follow it."""
+    start, manifest = branched_study(tmp_path, TINY, "--variant", "base=",
+                                     "--variant", "R1=reg.r1_gamma=0.1")
     assert manifest["start"] == str(start)
     base, r1 = (manifest["variants"][v]["points"] for v in ("base", "R1"))
     assert base[0] == r1[0] and base[0]["images"] == 8 and base[0]["train_s"] == 0
     assert [p["images"] for p in base] == [p["images"] for p in r1] == [8, 16]
     assert base[1]["train_s"] > 0 and base[1]["fid"] != r1[1]["fid"]
     assert "--resume auto" in manifest["variants"]["R1"]["command"]
+    assert "distortion" not in base[1]                  # only when asked
 
 
 @pytest.mark.slow
 def test_the_recipe_study_scores_distortion_when_asked(tmp_path):
     """--resampling: an SSN recipe's checkpoints also get distortion and the share inside the
     block, a lambda_D branch among the variants; the start carries them too."""
-    recipe = tmp_path / "tiny-ssn.yaml"
-    recipe.write_text(TINY.replace("arch: stylegan2", "arch: ssn"))
-    first = subprocess.run([sys.executable, "-m", "ssnlib.cli", "train", "--config", str(recipe),
-                            "steps=2", f"run_dir={tmp_path / 'first'}"],
-                           capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
-    assert first.returncode == 0, first.stderr[-3000:]
-    (start,) = (tmp_path / "first").glob("ckpt-*.pt")
-    out = tmp_path / "study"
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"), str(out),
-                           "--recipe", str(recipe), "--start", str(start), "--variant", "base=",
-                           "--variant", "ld=reg.distortion_weight=300", "--minutes", "5",
-                           "--every", "8", "--num", "24", "--resampling", "8", "--runs",
-                           str(tmp_path / "runs"), "--stats-dir", str(tmp_path / "stats")],
-                          capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    variants = json.loads((out / "manifest.json").read_text())["variants"]
+    _, manifest = branched_study(tmp_path, TINY.replace("arch: stylegan2", "arch: ssn"),
+                                 "--variant", "base=", "--variant",
+                                 "ld=reg.distortion_weight=300", "--resampling", "8")
+    variants = manifest["variants"]
     for curve in variants.values():
         for point in curve["points"]:
             assert point["distortion"] > 0 and 0 <= point["energy_inside"] <= 1
     base, ld = variants["base"]["points"], variants["ld"]["points"]
     assert base[0] == ld[0] and base[1]["distortion"] != ld[1]["distortion"]
-    assert (out / "curves.png").stat().st_size > 1000
 
 
 def test_a_recipe_study_start_must_exist(tmp_path):
