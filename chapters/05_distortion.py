@@ -509,17 +509,17 @@ plotting.show_table(["target", "run", "measured", "met"],
 # its second installment took it from 7.4 to 11.0 and its third back to 9.7, while its
 # StyleGAN2 went from 12.8 to 9.0, so on skylines more images are not yet a sure gain for
 # an SSN. **Longer runs use
-# their blocks more**: both unregularised SSNs leak more (0.0361 and 0.0402) than any
-# 40 000-image model (0.0153 from scratch) and than the paper's 0.028, and only 13 % and
+# their blocks more**: both unregularised SSNs leak more (0.0339 and 0.0402) than any
+# 40 000-image model (0.0153 from scratch) and than the paper's 0.028, and only 14 % and
 # 25 % of a resample's change stays inside the block. So $\lambda_D = 100$ has more to cut.
 # **The two datasets miss different targets.** The $\lambda_D$ twins have seen the same
 # images (the faces twins' third installments both trained with five times the recipe's R1
-# weight, which made no measurable difference in a controlled branch; see the README). On faces
-# $\lambda_D = 100$ cuts distortion 2.44 times, against 5, at 1.79 times its twin's FID
-# (10.6 against 5.9), and its distortion has not moved in three installments (0.0149,
-# 0.0151, 0.0148) while its FID improved, where the skyline one fell from 0.0107 to
-# 0.0034 (0.0047 in its third). On skylines, at 736,000 images each, it cuts distortion
-# 8.55 times at 2.32 times the FID (22.5 against 9.7): its
+# weight, their fourth with the recipe's again; see the README). On faces
+# $\lambda_D = 100$ cuts distortion 2.02 times, against 5, at 1.40 times its twin's FID
+# (8.3 against 5.9). Its FID fell in every installment, fastest in the fourth (10.6 to
+# 8.3), but its distortion never did (0.0149, 0.0151, 0.0148, 0.0168), where the skyline
+# one's fell from 0.0107 to 0.0034 (0.0047 in its third). On skylines, at 736,000 images
+# each, it cuts distortion 8.55 times at 2.32 times the FID (22.5 against 9.7): its
 # pictures are nearly all one daytime layout (chapter 7 shows them), and a model with
 # fewer kinds of picture has less to move when a block is redrawn. **A stronger
 # regulariser is no shortcut.** $\lambda_D = 300$, from the same start and stopped at the
@@ -570,9 +570,9 @@ print(f"expected coverage of a perfect generator at 10 000 vs 10 000: "
 # 0.875) and a radius ratio of 1.00; their precision and recall are high but below 1. Every
 # run is far from them. Its samples land among the data (precision 0.71 to 0.85, but 0.14
 # for $\lambda_D = 300$), but they sit closer together than the data do, their radius ratio
-# is 0.21 to 0.73, so their balls are small and recall is at most 0.093. Coverage,
+# is 0.21 to 0.72, so their balls are small and recall is at most 0.112. Coverage,
 # which does not depend on the samples' balls, says how much of the data they come near:
-# 46 % for the faces $\lambda_D = 0$ SSN, 36 % for its $\lambda_D = 100$ twin, 27 % for the
+# 47 % for the faces $\lambda_D = 0$ SSN, 39 % for its $\lambda_D = 100$ twin, 27 % for the
 # StyleGAN2 they came from (at its newest installment), and 5 % to 7 % for the skyline
 # models. The skyline StyleGAN2 scores about the FID of the faces one (9.0 against 8.8) and
 # covers 7 % of its data against 27 %: FID compares the features' means and covariances,
@@ -636,7 +636,7 @@ plotting.show(fig)
 # 0.50. Two caveats keep this a comparison of trends, not of values: our models train
 # without the path-length regulariser (which lowers PPL, and which the paper's models had),
 # and our two $\lambda_D = 100$ seeds give 101 and 55, a factor of two apart.
-
+#
 # ## Resampling by hand
 #
 # The `BlockPicker` (`ssnlib.widgets`) resamples the blocks you click. Below, two pickers
