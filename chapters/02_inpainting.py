@@ -389,7 +389,7 @@ plotting.show(fig)
 # %% [markdown]
 # First: every other frame of the sweep, a face drifting into a new one.
 # Second: what each single step changed, with the redrawn block outlined. Each
-# step's change is densest on its block, 23 % of it on 6 % of the pixels, yet
+# step's change is densest on its block, 22 % of it on 6 % of the pixels, yet
 # most of it still lands outside: some steps repaint the background (steps 2
 # and 8) or move the hair and the head (7 and 11). The model is far from local.
 # After sixteen steps nothing of the start's latent is left: the

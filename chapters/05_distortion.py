@@ -504,22 +504,23 @@ plotting.show_table(["target", "run", "measured", "met"],
 
 # %% [markdown]
 # Four things stand out. **Longer training pays in FID, mostly**: the $\lambda_D = 0$ faces
-# SSN scores 5.9 where the 40 000-image one scored 26.7, and the StyleGAN2 it came from
+# SSN scores 5.0 where the 40 000-image one scored 26.7, and the StyleGAN2 it came from
 # (16.3 when it was transferred) went on to 8.8. The skyline $\lambda_D = 0$ SSN less so:
 # its second installment took it from 7.4 to 11.0 and its third back to 9.7, while its
 # StyleGAN2 went from 12.8 to 9.0, so on skylines more images are not yet a sure gain for
 # an SSN. **Longer runs use
-# their blocks more**: both unregularised SSNs leak more (0.0339 and 0.0402) than any
+# their blocks more**: both unregularised SSNs leak more (0.0357 and 0.0402) than any
 # 40 000-image model (0.0153 from scratch) and than the paper's 0.028, and only 14 % and
 # 25 % of a resample's change stays inside the block. So $\lambda_D = 100$ has more to cut.
 # **The two datasets miss different targets.** The $\lambda_D$ twins have seen the same
 # images (the faces twins' third installments both trained with five times the recipe's R1
-# weight, their fourth with the recipe's again; see the README). On faces
-# $\lambda_D = 100$ cuts distortion 2.02 times, against 5, at 1.40 times its twin's FID
-# (8.3 against 5.9). Its FID fell in every installment, fastest in the fourth (10.6 to
-# 8.3), but its distortion never did (0.0149, 0.0151, 0.0148, 0.0168), where the skyline
-# one's fell from 0.0107 to 0.0034 (0.0047 in its third). On skylines, at 736,000 images
-# each, it cuts distortion 8.55 times at 2.32 times the FID (22.5 against 9.7): its
+# weight, their fourth and fifth with the recipe's again; see the README). On faces
+# $\lambda_D = 100$ cuts distortion 2.03 times, against 5, at 1.67 times its twin's FID
+# (8.4 against 5.0). Its FID fell in its first four installments (16.4 to 8.3) and held in
+# the fifth (8.4) while its twin's went from 5.9 to 5.0, and its distortion never fell
+# (0.0149, 0.0151, 0.0148, 0.0168, 0.0176), where the skyline one's fell from 0.0107 to
+# 0.0034 (0.0047 in its third). On skylines, at 736,000 images each, it cuts distortion
+# 8.55 times at 2.32 times the FID (22.5 against 9.7): its
 # pictures are nearly all one daytime layout (chapter 7 shows them), and a model with
 # fewer kinds of picture has less to move when a block is redrawn. **A stronger
 # regulariser is no shortcut.** $\lambda_D = 300$, from the same start and stopped at the
@@ -570,9 +571,9 @@ print(f"expected coverage of a perfect generator at 10 000 vs 10 000: "
 # 0.875) and a radius ratio of 1.00; their precision and recall are high but below 1. Every
 # run is far from them. Its samples land among the data (precision 0.71 to 0.85, but 0.14
 # for $\lambda_D = 300$), but they sit closer together than the data do, their radius ratio
-# is 0.21 to 0.72, so their balls are small and recall is at most 0.112. Coverage,
+# is 0.21 to 0.73, so their balls are small and recall is at most 0.131. Coverage,
 # which does not depend on the samples' balls, says how much of the data they come near:
-# 47 % for the faces $\lambda_D = 0$ SSN, 39 % for its $\lambda_D = 100$ twin, 27 % for the
+# 50 % for the faces $\lambda_D = 0$ SSN, 42 % for its $\lambda_D = 100$ twin, 27 % for the
 # StyleGAN2 they came from (at its newest installment), and 5 % to 7 % for the skyline
 # models. The skyline StyleGAN2 scores about the FID of the faces one (9.0 against 8.8) and
 # covers 7 % of its data against 27 %: FID compares the features' means and covariances,
