@@ -248,22 +248,27 @@ def _text_outputs(notebook: dict) -> tuple[list[float], list[float]]:
     return numbers, percents
 
 
-def unprinted_numbers(notebook: dict) -> list[str]:
-    """The prose's numbers that no output of ``notebook`` prints (to the prose's precision)."""
-    numbers, percents = _text_outputs(notebook)
-    missing = []
+def prose_numbers(notebook: dict) -> list[tuple[str, bool]]:
+    """Every number the markdown of ``notebook`` quotes, and whether it is a percentage."""
+    quoted = []
     for cell in notebook["cells"]:
         if cell["cell_type"] != "markdown":
             continue
         prose = NOT_PROSE.sub(" ", "".join(cell["source"]))
-        for match in PROSE_NUMBER.finditer(prose):
-            number = match.group(1)
-            digits = len(number.partition(".")[2])
-            half = 0.5 * 10 ** -digits + 1e-9
-            # a percentage must be printed as one or as a fraction, not as any integer
-            printed = percents if prose[match.end():].lstrip().startswith("%") else numbers
-            if not any(abs(p - float(number)) <= half for p in printed):
-                missing.append(number)
+        quoted += [(match.group(1), prose[match.end():].lstrip().startswith("%"))
+                   for match in PROSE_NUMBER.finditer(prose)]
+    return quoted
+
+
+def unprinted_numbers(notebook: dict) -> list[str]:
+    """The prose's numbers that no output of ``notebook`` prints (to the prose's precision)."""
+    numbers, percents = _text_outputs(notebook)
+    missing = []
+    for number, percent in prose_numbers(notebook):
+        half = 0.5 * 10 ** -len(number.partition(".")[2]) + 1e-9
+        # a percentage must be printed as one or as a fraction, not as any integer
+        if not any(abs(p - float(number)) <= half for p in (percents if percent else numbers)):
+            missing.append(number)
     return missing
 
 
@@ -290,9 +295,10 @@ def test_the_prose_number_check_catches_a_stale_number():
     assert unprinted_numbers(notebook) == ["25"]
 
 
-def test_every_derived_number_is_still_quoted_and_unprinted():
-    """DERIVED stays honest: an entry the prose no longer needs is removed."""
+def test_every_derived_number_is_still_quoted():
+    """DERIVED stays honest: an entry the prose no longer quotes is removed. (Whether a cell
+    happens to print it too, a precision of 0.61 beside a derived 61 %, does not matter.)"""
     for chapter in {chapter for chapter, _ in DERIVED}:
         twin = ROOT / "chapters" / f"{chapter}.ipynb"
-        missing = unprinted_numbers(json.loads(twin.read_text()))
-        assert all(n in missing for c, n in DERIVED if c == chapter), (chapter, missing)
+        quoted = {number for number, _ in prose_numbers(json.loads(twin.read_text()))}
+        assert all(n in quoted for c, n in DERIVED if c == chapter), (chapter, sorted(quoted))
