@@ -229,6 +229,7 @@ def main() -> int:
     args = parser.parse_args()
     variants = parse_variants(args.variant) if args.variant else VARIANTS
     args.start_step = start_step(args)
+    launched = {"date": date.today().isoformat(), **git_state("ssnlib")}  # the code that trains
     started = time.monotonic()
     with ThreadPoolExecutor(args.parallel) as pool:
         futures = {v: pool.submit(study, v, o, args) for v, o in variants.items()}
@@ -242,8 +243,7 @@ def main() -> int:
     manifest = {"what": "recipe study: FID against images and CPU time (tools/recipe_study.py)",
                 "command": "python tools/recipe_study.py " + shlex.join(sys.argv[1:]),
                 "recipe": str(args.recipe), "start": args.start and str(args.start),
-                "date": date.today().isoformat(), **git_state("ssnlib"),
-                "device": env["device"], "torch": env["torch"], "threads_per_run": 1,
+                **launched, "device": env["device"], "torch": env["torch"], "threads_per_run": 1,
                 "parallel": args.parallel, "minutes_per_variant": args.minutes,
                 "score_num": args.num, "wall_time_s": round(time.monotonic() - started, 1),
                 "variants": curves}
