@@ -73,7 +73,11 @@ def test_two_installments_equal_one_run_and_the_ledger_adds_up(tmp_path):
         assert entry["wall_time_s"] > 0 and entry["img_per_s"] > 0 and entry["commit"]
         scores = entry["scores"]
         assert scores["fid"] > 0 and 0 <= scores["precision"] <= 1 and 0 <= scores["recall"] <= 1
-        assert "--metrics fid,kid,pr" in entry["scores_command"]
+        assert "--metrics fid,kid,pr,attributes" in entry["scores_command"]
+        # what the samples miss: attribute shares against the data's, kept in the entry
+        assert 0 <= scores["attribute_tv"] <= 1 and scores["spread_ratio"] >= 0
+        shares = entry["attributes"]["discrete"]["faces/hair_style"]
+        assert len(shares["data"]) == len(shares["samples"]) == len(shares["classes"]) == 5
     for picture in ("samples.png", "progress.png"):
         assert (tmp_path / "data" / "tiny" / picture).stat().st_size > 1000
 

@@ -61,6 +61,18 @@ def test_v3_targets_compare_runs_with_v1_and_each_other():
     assert len(got) == 8
     # without the lambda_D = 100 run there are no lambda_D targets yet
     assert len(results.v3_checks(rows[:2], v1)) == 6
+    # a second seed is checked against its own lambda_D = 0, and the images each saw are named
+    seed1 = [{**rows[1], "name": "faces32-ssn-ld0-seed1", "distortion": 0.03, "images": 800},
+             {**rows[2], "name": "faces32-ssn-ld100-seed1", "fid": 14.0, "images": 800}]
+    got = {(what, run): (value, met) for what, run, value, met
+           in results.v3_checks(rows + seed1, v1)}
+    assert got[("λ_D = 100 cuts distortion >= 5x", "faces32-ssn-ld100-seed1")] == (
+        "6.00x at 800 images", True)
+    assert got[("λ_D = 100 FID within 1.3x of λ_D = 0", "faces32-ssn-ld100-seed1")] == (
+        "1.40x at 800 images", False)
+    seed1[1]["images"] = 1600
+    got = {run: value for what, run, value, met in results.v3_checks(rows + seed1, v1)}
+    assert got["faces32-ssn-ld100-seed1"].endswith("at 1,600 vs 800 images (λ_D 0's)")
 
 
 def test_a_perfect_generator_scores_what_the_k_nn_estimates_predict(tmp_path):
@@ -78,6 +90,8 @@ def test_a_perfect_generator_scores_what_the_k_nn_estimates_predict(tmp_path):
         assert f["density"] == pytest.approx(1, abs=0.05)
         assert f["radius_ratio"] == pytest.approx(1, abs=0.05)
         assert 0.85 < f["precision"] < 1 and 0.85 < f["recall"] < 1 and f["fid"] < 0.5
+        # the domain network reads the same attribute shares in both halves, to about 1 %
+        assert f["attribute_tv"] < 0.02 and f["spread_ratio"] == pytest.approx(1, abs=0.03)
     assert results.floors(tmp_path / "none.json") == {}
     row = {"name": "faces32-ssn-ld0", "arch": "ssn", "dataset": "faces", "lambda_D": 0.0,
            "transfer": None, "images": 10, "installments": 1, "devices": ["cpu"], "fid": 12.0}

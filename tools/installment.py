@@ -56,7 +56,7 @@ from ssnlib.utils import environment_report, git_state  # noqa: E402
 from ssnlib.zoo.runs import LEDGER, STATE  # noqa: E402  (the file names the chapters read)
 
 SSN = [sys.executable, "-m", "ssnlib.cli"]
-EVAL_METRICS = "fid,kid,pr"
+EVAL_METRICS = "fid,kid,pr,attributes"
 # an SSN's resampling metrics (the targets' distortion and share inside the block), on fewer
 # samples: each costs a resample per block
 SSN_METRICS, SSN_NUM = "distortion,locality", 1000
@@ -65,7 +65,11 @@ READINGS = {"fid": ("fid", "fid"), "kid": ("kid", "kid"), "precision": ("pr", "p
             "recall": ("pr", "recall"), "radius_ratio": ("pr", "radius_ratio"),
             "density": ("pr", "density"), "coverage": ("pr", "coverage"),
             "distortion": ("distortion", "distortion"),
-            "energy_inside": ("locality", "energy_inside")}
+            "energy_inside": ("locality", "energy_inside"),
+            "attribute_tv": ("attributes", "mean_tv"),
+            "spread_ratio": ("attributes", "min_spread_ratio")}
+# the attribute shares behind attribute_tv, kept whole in the entry (what the samples miss)
+ATTRIBUTE_DETAIL = ("discrete", "continuous", "under_drawn")
 # where runs are kept (committed), trained (scratch), first configured and where reference
 # statistics are cached; tests move them
 PLACES = {"data": ROOT / "data" / "runs", "runs": ROOT / "runs" / "zoo-v3",
@@ -181,10 +185,10 @@ def share_transfer(name: str, twin: str) -> dict:
 
 
 def score(name: str, dataset: str, num: int, metrics: str = EVAL_METRICS,
-          ckpt: Path | None = None) -> tuple[dict, str]:
+          ckpt: Path | None = None) -> tuple[dict, str, dict]:
     """``metrics`` (``ssn eval``'s names) of the EMA generator in ``ckpt`` (default: the run
-    folder's newest checkpoint), as the ledger's flat scores (:data:`READINGS`), and the
-    command."""
+    folder's newest checkpoint), as the ledger's flat scores (:data:`READINGS`), the command,
+    and the entry's ``attributes`` detail where they were measured."""
     out = run_dir(name) / "scores.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     args = ["eval", "--ckpt", shown(ckpt or run_dir(name)), "--metrics", metrics,
@@ -194,7 +198,10 @@ def score(name: str, dataset: str, num: int, metrics: str = EVAL_METRICS,
     report = json.loads(out.read_text())["metrics"]
     flat = {key: report[group][field] for key, (group, field) in READINGS.items()
             if group in report}
-    return {k: round(float(v), 4) for k, v in flat.items()}, "ssn " + shlex.join(args)
+    detail = ({"attributes": {k: report["attributes"][k] for k in ATTRIBUTE_DETAIL}}
+              if "attributes" in report else {})
+    return ({k: round(float(v), 4) for k, v in flat.items()}, "ssn " + shlex.join(args),
+            detail)
 
 
 def rescore(name: str, metrics: str, num: int) -> dict:
@@ -209,8 +216,9 @@ def rescore(name: str, metrics: str, num: int) -> dict:
         sys.exit(f"installment: error: {folder(name) / STATE} is at step {state['step']}, "
                  f"the newest entry at {entry['step']}")
     cfg = load_config(folder(name) / "config.yaml")
-    scores, command = score(name, cfg.data.name, num, metrics, folder(name) / STATE)
+    scores, command, detail = score(name, cfg.data.name, num, metrics, folder(name) / STATE)
     entry["scores"].update(scores)
+    entry.update(detail)
     entry.setdefault("more_scores", []).append({"command": command, "num": num})
     write_ledger(name, ledger)
     draw(name, ledger, samples=False)
@@ -230,10 +238,10 @@ def record(name: str, launched: str, start: int, code: dict, threads: int, num: 
     shutil.copyfile(newest, tmp)
     tmp.replace(folder(name) / STATE)                 # atomic: never a half-written state
     cfg = load_config(folder(name) / "config.yaml")
-    metrics, eval_command = score(name, cfg.data.name, num)
+    metrics, eval_command, detail = score(name, cfg.data.name, num)
     more = []
     if cfg.model.arch == "ssn":
-        scores, command = score(name, cfg.data.name, min(num, SSN_NUM), SSN_METRICS)
+        scores, command, _ = score(name, cfg.data.name, min(num, SSN_NUM), SSN_METRICS)
         metrics.update(scores)
         more.append({"command": command, "num": min(num, SSN_NUM)})
     logged = loop_seconds(run_dir(name), start)       # up to the state's step, not past it
@@ -245,7 +253,7 @@ def record(name: str, launched: str, start: int, code: dict, threads: int, num: 
              "images_before": start * batch, "images_after": int(state["images_seen"]),
              "step": int(state["step"]), "wall_time_s": round(seconds, 1),
              "img_per_s": round((int(state["step"]) - start) * batch / max(seconds, 1e-9), 1),
-             "scores": metrics, "scores_command": eval_command, "scores_num": num,
+             "scores": metrics, "scores_command": eval_command, "scores_num": num, **detail,
              **({"more_scores": more} if more else {})}
     ledger = read_ledger(name)
     ledger["installments"].append(entry)

@@ -3,7 +3,9 @@
 ``fid``/``kid``/``pr``: ``num`` generated images against ``ref_num`` images of a reference
 source (:mod:`ssnlib.metrics.reference`, cached), in the chosen feature space (``domain``: the
 shipped domain network; ``inception``: the FID Inception); ``pr`` is improved precision and
-recall (:mod:`ssnlib.metrics.precision_recall`, k = 3). ``ppl``: in the same feature space
+recall (:mod:`ssnlib.metrics.precision_recall`, k = 3); ``attributes`` compares the shares of each
+attribute class (hair style, time of day...) that the domain network reads in samples and
+data (:mod:`ssnlib.metrics.attributes`), from the same features. ``ppl``: in the same feature space
 (:mod:`ssnlib.metrics.ppl`). ``distortion`` and ``locality`` (:mod:`ssnlib.metrics.distortion`)
 share one pass. ``parts`` (:mod:`ssnlib.metrics.parts`) always uses the domain network.
 
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from ssnlib.data import DATASETS
 from ssnlib.metrics.features import FeatureExtractor
 from ssnlib.metrics.fid import GaussianStats, fid
 from ssnlib.metrics.kid import kid
@@ -135,6 +138,20 @@ def _pr(run: Run) -> dict:
     """Improved precision and recall, the radius ratio, density and coverage (one pass)."""
     fake, reference = run.fake_and_reference
     return {**manifold_scores(reference.features, fake), **run.info()}
+
+
+@metric("attributes")
+def _attributes(run: Run) -> dict:
+    """Attribute shares of the samples against the reference's (the features of pr)."""
+    from ssnlib.metrics.attributes import attribute_shares
+
+    if run.features != "domain" or run.ref not in DATASETS:
+        raise ValueError(f"attributes reads the domain network's heads: it needs --features "
+                         f"domain and a procedural --ref ({', '.join(DATASETS)}), got "
+                         f"{run.features} and {run.ref}")
+    fake, reference = run.fake_and_reference
+    return {**attribute_shares(run.extractor.net, reference.features, fake, run.ref),
+            **run.info()}
 
 
 @metric("ppl")
