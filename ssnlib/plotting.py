@@ -22,8 +22,8 @@ so a font of ``p`` points at ``DPI`` dots per inch is ``p * DPI / 72`` px tall o
 screen. That is the number the stamp carries.
 
 A few drawing helpers keep the chapters' plotting cells short: :func:`matrix`
-(a transition matrix with its entries written in), :func:`image_grid` (images
-in rows, optional boxes).
+(a transition matrix with its entries written in), :func:`grouped_bars` (shares
+side by side), :func:`image_grid` (images in rows, optional boxes).
 """
 
 from __future__ import annotations
@@ -233,6 +233,18 @@ def matrix(ax, values: np.ndarray, labels: Sequence[str], title: str = "",
     ax.set(title=title, xticks=ticks, yticks=ticks, xlabel="to")
     ax.set_xticklabels(labels, rotation=90)
     ax.set_yticklabels(labels)
+
+
+def grouped_bars(ax, categories: Sequence[str], series: dict[str, Sequence[float]],
+                 title: str = "", ylabel: str = "") -> None:
+    """One group of bars per category, one bar per series (a legend names them), e.g. the
+    share of each class of an attribute in the data and in each model's samples."""
+    width = 0.8 / len(series)
+    for k, (name, values) in enumerate(series.items()):
+        x = np.arange(len(categories)) + (k - (len(series) - 1) / 2) * width
+        ax.bar(x, values, width, label=name)
+    ax.set(title=title, ylabel=ylabel, xticks=range(len(categories)))
+    ax.set_xticklabels([c.replace("_", " ") for c in categories], rotation=30, ha="right")
 
 
 def image_grid(images: Sequence, ncols: int, titles: Sequence[str] | None = None,

@@ -100,6 +100,12 @@ def test_helpers_draw_legible_figures():
     plotting.matrix(ax, np.eye(4), ["a", "b", "c", "d"], "identity")
     assert [t.get_text() for t in ax.texts] == ["1"] * 4
     assert plotting.check_legible(plotting.render(fig)[0]) == []
+    fig, ax = plotting.subplots(height=2.5, width=3.5)
+    plotting.grouped_bars(ax, ["round", "light_brown"], {"data": [0.3, 0.7], "model": [0.1, 0.9]})
+    # bars of a series sit side by side, centred on their category
+    assert [round(p.get_x() + p.get_width() / 2, 2) for p in ax.patches] == [-0.2, 0.8, 0.2, 1.2]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["round", "light brown"]
+    assert plotting.check_legible(plotting.render(fig)[0]) == []
 
 
 def test_png_text_reads_every_text_chunk_kind():
