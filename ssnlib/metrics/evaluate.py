@@ -3,11 +3,12 @@
 ``fid``/``kid``/``pr``: ``num`` generated images against ``ref_num`` images of a reference
 source (:mod:`ssnlib.metrics.reference`, cached), in the chosen feature space (``domain``: the
 shipped domain network; ``inception``: the FID Inception); ``pr`` is improved precision and
-recall (:mod:`ssnlib.metrics.precision_recall`, k = 3); ``attributes`` compares the shares of each
-attribute class (hair style, time of day...) that the domain network reads in samples and
-data (:mod:`ssnlib.metrics.attributes`), from the same features. ``ppl``: in the same feature space
-(:mod:`ssnlib.metrics.ppl`). ``distortion`` and ``locality`` (:mod:`ssnlib.metrics.distortion`)
-share one pass. ``parts`` (:mod:`ssnlib.metrics.parts`) always uses the domain network.
+recall (:mod:`ssnlib.metrics.precision_recall`, k = 3); ``attributes`` compares the shares
+of each attribute class (hair style, time of day...) that the domain network reads in
+samples and data (:mod:`ssnlib.metrics.attributes`), from the same features. ``ppl``: in
+the same feature space (:mod:`ssnlib.metrics.ppl`). ``distortion`` and ``locality``
+(:mod:`ssnlib.metrics.distortion`) share one pass. ``parts`` (:mod:`ssnlib.metrics.parts`)
+always uses the domain network.
 
 Each metric is a small function registered under its name in :data:`REGISTRY` (after
 stylegan2-ada's ``metric_main``); it reads the generator and the options from a
