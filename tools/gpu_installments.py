@@ -9,11 +9,10 @@ On the device machine (torch 2.11, CUDA; no .venv there):
 ``PYTHONUNBUFFERED=1 python3 tools/gpu_installments.py $OUT --commit SHA --minutes 6 NAME ...``
 with SHA the developer's ``git rev-parse HEAD``, committed first: the device's copy of the
 checkout carries a git folder whose HEAD and status are not the tree that runs, so the ledger
-records the commit named here. Each run
-stops by its own ``time_limit``, then is scored (domain FID, KID, precision and recall and
-attribute shares, 10k vs
-10k) on the GPU; ``--dry-run`` does the same on the CPU for a minute, into a scratch copy of
-``data/runs`` (``tests/test_installment.py`` runs it on a tiny config).
+records the commit named here. Each run stops by its own ``time_limit``, then is scored
+(domain FID, KID, precision and recall, attribute shares; 10k vs 10k) on the GPU;
+``--dry-run`` does the same on the CPU for a minute, into a scratch copy of ``data/runs``
+(``tests/test_installment.py`` runs it on a tiny config).
 """
 
 from __future__ import annotations
