@@ -54,3 +54,12 @@ def test_only_the_domain_network_and_a_procedural_reference_have_attributes():
     run = Run(G=torch.nn.Linear(1, 1), num=10, ref="my_photos/", features="domain")
     with pytest.raises(ValueError, match="needs --features domain and a procedural --ref"):
         REGISTRY["attributes"](run)
+
+
+def test_the_heads_read_from_embeddings_are_the_networks_own_predictions():
+    """Why cached features suffice: heads(embed(x)) is forward(x) without the image pass."""
+    x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    whole, from_embedding = NET(x, with_parts=False), NET.heads(NET.embed(x))
+    assert torch.allclose(whole["continuous"], from_embedding["continuous"])
+    for a, b in zip(whole["discrete"], from_embedding["discrete"], strict=True):
+        assert torch.allclose(a, b)

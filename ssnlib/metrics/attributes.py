@@ -34,11 +34,11 @@ MIN_SHARE = 0.02     # ...and its data share is at least this
 def _heads(net, features: torch.Tensor, domain: str) -> tuple[dict, dict]:
     """The net's discrete predictions ([N], number of classes) and continuous values [N] for
     ``domain``'s attributes, keyed ``"domain/attribute"``, from embeddings ``features`` [N, dim]."""
-    emb = features.to(next(net.parameters()).device, torch.float32)
-    heads = zip(net.schema.discrete, net.discrete, strict=True)
-    discrete = {f"{d}/{name}": (head(emb).argmax(1).cpu(), n)
-                for (d, name, n), head in heads if d == domain}
-    values = torch.tanh(net.continuous(emb)).cpu()
+    out = net.heads(features.to(next(net.parameters()).device, torch.float32))
+    logits = zip(net.schema.discrete, out["discrete"], strict=True)
+    discrete = {f"{d}/{name}": (scores.argmax(1).cpu(), n)
+                for (d, name, n), scores in logits if d == domain}
+    values = out["continuous"].cpu()
     continuous = {f"{d}/{name}": values[:, i]
                   for i, (d, name, _, _) in enumerate(net.schema.continuous) if d == domain}
     return discrete, continuous
@@ -59,7 +59,7 @@ def attribute_shares(net, reference: torch.Tensor, fake: torch.Tensor, domain: s
     as ``"attribute=class"``."""
     if domain not in net.schema.domains:
         raise ValueError(f"the domain network reads {list(net.schema.domains)}, not {domain!r}")
-    names = getattr(DATASETS[domain], "DISCRETE", {})
+    names = DATASETS[domain].DISCRETE
     data_d, data_c = _heads(net, reference, domain)
     fake_d, fake_c = _heads(net, fake, domain)
     discrete, under = {}, []

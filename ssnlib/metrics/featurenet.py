@@ -59,12 +59,16 @@ class DomainNet(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.stage4(self.stage3(self.stage2(self.stage1(x)))).mean((2, 3))
 
+    def heads(self, emb: torch.Tensor) -> dict:
+        """The attribute and domain heads on embeddings ``emb`` [B, 192]."""
+        return {"discrete": [head(emb) for head in self.discrete],
+                "continuous": torch.tanh(self.continuous(emb)), "domain": self.domain(emb)}
+
     def forward(self, x: torch.Tensor, with_parts: bool = True) -> dict:
         h2 = self.stage2(self.stage1(x))
         h3 = self.stage3(h2)
         emb = self.stage4(h3).mean((2, 3))
-        out = {"embedding": emb, "discrete": [head(emb) for head in self.discrete],
-               "continuous": torch.tanh(self.continuous(emb)), "domain": self.domain(emb)}
+        out = {"embedding": emb, **self.heads(emb)}
         if with_parts:
             up = F.interpolate(h3, size=h2.shape[-2:], mode="bilinear", align_corners=False)
             seg = self.seg(torch.cat([h2, up], 1))

@@ -53,7 +53,8 @@ def ledger(name: str, directory: str | Path | None = None) -> dict:
 def summary(name: str, directory: str | Path | None = None) -> dict:
     """Where run ``name`` stands: its architecture, dataset and lambda_D (from its config),
     images seen, installments, CPU/GPU wall time, the scores
-    measured after its newest installment (``fid``, ``kid``, ``precision``, ``recall``) and,
+    measured after its newest installment (``fid``, ``kid``, ``precision``, ``recall``; its
+    attribute shares as ``attributes`` where measured) and,
     for a run started by transfer, the run and the images it started from (``transfer``)."""
     book = ledger(name, directory)
     parts = [p for p in book["installments"] if "images_after" in p]
@@ -66,7 +67,8 @@ def summary(name: str, directory: str | Path | None = None) -> dict:
             "wall_time_s": sum(p["wall_time_s"] for p in parts),
             "devices": sorted({p["device"] for p in parts}),
             "transfer": {k: book["transfer"][k] for k in ("from", "images")}
-            if "transfer" in book else None, **parts[-1].get("scores", {})}
+            if "transfer" in book else None, **parts[-1].get("scores", {}),
+            **({"attributes": parts[-1]["attributes"]} if "attributes" in parts[-1] else {})}
 
 
 def load(name: str, device: torch.device | str = "cpu",
