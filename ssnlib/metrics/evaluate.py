@@ -8,7 +8,9 @@ of each attribute class (hair style, time of day...) that the domain network rea
 samples and data (:mod:`ssnlib.metrics.attributes`), from the same features. ``ppl``: in
 the same feature space (:mod:`ssnlib.metrics.ppl`). ``distortion`` and ``locality``
 (:mod:`ssnlib.metrics.distortion`) share one pass. ``parts`` (:mod:`ssnlib.metrics.parts`)
-always uses the domain network.
+always uses the domain network. ``consistency`` (:mod:`ssnlib.metrics.consistency`) measures
+how much of each block the other blocks move against how strongly blocks correlate, in the
+samples and (with a reference) in the data.
 
 Each metric is a small function registered under its name in :data:`REGISTRY` (after
 stylegan2-ada's ``metric_main``); it reads the generator and the options from a
@@ -177,6 +179,22 @@ def _locality(run: Run) -> dict:
             "outside_se": d["distortion_se"], "leak_ratio": d["leak_ratio"],
             "energy_inside": d["energy_inside"], "energy_inside_se": d["energy_inside_se"],
             "count": d["count"]}
+
+
+@metric("consistency")
+def _consistency(run: Run) -> dict:
+    """The price of consistency (:mod:`ssnlib.metrics.consistency`): both sides of its bound,
+    and the reference's side where there is one."""
+    from ssnlib.blocks import grid_of
+    from ssnlib.metrics.consistency import consistency, data_consistency
+    from ssnlib.metrics.reference import source_batches
+
+    out = consistency(run.G, run.num, run.seed, max(1, run.batch // 2))
+    if run.ref is not None:
+        images = source_batches(run.ref, run.ref_num or run.num, run.G.resolution,
+                                run.ref_seed, run.ref_start, workers=1)
+        out["data"] = data_consistency(images, grid_of(run.G, need="the consistency bound"))
+    return out
 
 
 @metric("parts")

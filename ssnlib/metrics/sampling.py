@@ -15,8 +15,13 @@ from tqdm.auto import tqdm
 SEED_STRIDE = 1_000_003
 
 
-def sample_generator(seed: int, index: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed * SEED_STRIDE + index)
+STREAM_STRIDE = 1 << 62
+
+
+def sample_generator(seed: int, index: int, stream: int = 0) -> torch.Generator:
+    """Sample ``index``'s generator; ``stream`` > 0 gives further streams, independent of the
+    first, for draws that must not shift the ones every metric already makes."""
+    return torch.Generator().manual_seed(seed * SEED_STRIDE + index + stream * STREAM_STRIDE)
 
 
 def model_device(G: torch.nn.Module) -> torch.device:

@@ -255,6 +255,16 @@ def floors(path: str | Path | None = None) -> dict[str, dict]:
     return json.loads(path.read_text())["floors"] if path.is_file() else {}
 
 
+CONSISTENCY = FLOORS.parents[1] / "studies" / "consistency" / "manifest.json"
+
+
+def consistency_study(path: str | Path | None = None) -> dict:
+    """``tools/consistency.py``'s report: both sides of the consistency bound for every SSN
+    run (``runs``) and each dataset's images (``data``); ``{}`` where not measured."""
+    path = Path(path or CONSISTENCY)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def run_rows(directory: str | Path | None = None) -> list[dict]:
     """:func:`ssnlib.zoo.runs.summary` of every run trained in installments."""
     return [runs.summary(name, directory) for name in runs.names(directory)]

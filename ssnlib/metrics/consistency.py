@@ -1,0 +1,154 @@
+"""The price of consistency: how strongly two blocks of a latent-block generator's images can
+be correlated, given how much each block moves when the *other* blocks are redrawn.
+
+This bound is ours (the paper names the trade-off in words: small changes outside the
+resampled block "are needed to keep global consistency", section 4). Let g(z) be a generator
+whose randomness is independent blocks z_1..z_n and noise maps xi, and let s_b(z) be a number
+read from block b's pixels (here: the mean of one colour channel over the block). Write
+
+    V_b = Var s_b,    L_b = 1/2 sum_{a != b} E[(s_b(z^a) - s_b(z))^2] + 1/2 E[(s_b(xi') - s_b)^2]
+
+(z^a: block a redrawn; xi': the noise redrawn; L_b is the part of s_b that blocks other than b
+and the noise move), lambda_b = L_b / V_b (the **relative leak**) and rho_bc the correlation of
+s_b and s_c. Then, for every pair of blocks b != c and every generator,
+
+    |rho_bc| <= sqrt(lambda_b) + sqrt(lambda_c).                                     (1)
+
+Proof (the ANOVA, or Hoeffding, decomposition): with independent inputs, s_b = sum_S f_S and
+s_c = sum_S h_S, orthogonal terms, one per set S of inputs, with 1/2 E[(s_b - s_b^a)^2] =
+sum_{S contains a} ||f_S||^2 (the Efron-Stein identity). Every S other than {b} contains some
+input a != b, so L_b >= R_b = sum_{S != {b}} ||f_S||^2, and likewise L_c >= R_c. Then
+Cov(s_b, s_c) = sum_S <f_S, h_S> splits into the S = {b} term, at most sqrt(V_b R_c) since
+{b} != {c}, and the rest, at most sqrt(R_b V_c) (Cauchy-Schwarz, twice). Divide by
+sqrt(V_b V_c).
+
+Averaging (1) squared over ordered pairs, rho^2 <= 2 (lambda_b + lambda_c), gives
+
+    mean_b lambda_b >= 1/4 mean_{b != c} rho_bc^2.                                    (2)
+
+So a generator whose blocks do not leak (lambda = 0) draws blocks that are *uncorrelated*: the
+sky's colour in one corner says nothing about the other. A dataset whose blocks are correlated
+(a night sky is dark everywhere) demands, of any generator that reproduces it, at least the
+relative leak on the right of (2). The paper's distortion caps the leak from above: by Jensen,
+mean over channels and blocks of L_b (its z part) <= (n - 1) / 2 x distortion.
+
+Since L_b = lambda_b V_b, a generator can cut its leak two ways: by keeping each block's
+change at home (a smaller lambda) or by varying less (a smaller V). ``consistency`` reports
+both factors, so a distortion cut can be read as locality or as lost variety.
+
+The other half of Efron-Stein, V_b <= L_b + 1/2 E[(s_b(z^b) - s_b(z))^2], holds too
+(``efron_stein``, >= 1 up to sampling error): a check that the pass is measured right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+from ssnlib.blocks import BlockGrid, grid_of
+from ssnlib.metrics.sampling import batches, draw, model_device, sample_generator
+
+
+def block_means(images: torch.Tensor, grid: BlockGrid) -> torch.Tensor:
+    """The mean of each channel over each block: images [B, C, H, W] -> [B, C, n_blocks]
+    (blocks row-major)."""
+    b, c, h, w = images.shape
+    if (h, w) != (grid.height, grid.width):
+        raise ValueError(f"images are {h}x{w}, the block grid is {grid.height}x{grid.width}")
+    bh, bw = grid.block_size
+    cells = images.float().reshape(b, c, grid.n_h, bh, grid.n_w, bw).mean((3, 5))
+    return cells.reshape(b, c, grid.n_blocks)
+
+
+def block_correlations(stats: torch.Tensor) -> torch.Tensor:
+    """Correlation of every pair of blocks' statistics, per channel: [N, C, n] -> [C, n, n]."""
+    x = stats.double() - stats.double().mean(0)
+    cov = torch.einsum("icb,icd->cbd", x, x) / (len(x) - 1)
+    sd = cov.diagonal(dim1=1, dim2=2).clamp(min=1e-30).sqrt()
+    return cov / (sd[:, :, None] * sd[:, None, :])
+
+
+def mean_square_off_diagonal(rho: torch.Tensor) -> float:
+    """mean over channels and ordered pairs b != c of rho_bc^2 (the right side of (2) x 4)."""
+    n = rho.shape[-1]
+    off = ~torch.eye(n, dtype=torch.bool)
+    return float(rho[:, off].square().mean())
+
+
+def fresh_noise(G, indices: range, seed: int) -> list[torch.Tensor]:
+    """A second set of noise maps per sample, independent of :func:`draw`'s (stream 1 of the
+    sample's generator): per-layer maps [B, 1, r, r]."""
+    maps = [G.make_noise(1, sample_generator(seed, i, stream=1), device=model_device(G))
+            for i in indices]
+    return [torch.cat(layer) for layer in zip(*maps, strict=True)]
+
+
+@torch.no_grad()
+def statistic_changes(G, grid: BlockGrid, z: torch.Tensor, noise, z_fresh: torch.Tensor,
+                      noise_fresh) -> tuple[torch.Tensor, torch.Tensor]:
+    """Block means of g(z) [B, C, n] and the squared change of every block's mean when each
+    input is redrawn: [B, C, n + 1, n], source a (blocks, then the noise) by target block b."""
+    base = block_means(G(z, noise=noise), grid)
+    cells = torch.arange(grid.n_blocks, device=z.device).reshape(1, 1, grid.n_h, grid.n_w)
+    changes = [(block_means(G(torch.where(cells == a, z_fresh, z), noise=noise), grid)
+                - base).square() for a in range(grid.n_blocks)]
+    changes.append((block_means(G(z, noise=noise_fresh), grid) - base).square())
+    return base.cpu(), torch.stack(changes, 2).cpu()
+
+
+def consistency(G, count: int, seed: int = 0, batch: int = 8) -> dict:
+    """Both sides of bounds (1) and (2) for ``G`` on ``count`` samples (module docstring).
+
+    Returns ``mean_rho2`` (mean squared correlation between blocks), ``mean_leak`` (mean
+    relative leak lambda), ``bound_rho2`` (4 x mean_leak, the most (2) allows), ``holds`` (the
+    share of pairs and channels where (1) holds; short of 1 only by sampling error),
+    ``noise_share`` (the part of L that the noise moves), ``efron_stein`` (mean of
+    (L + own) / V, >= 1), and per-block maps ``leak`` [n] and ``rho`` [n, n] (means over
+    channels) for figures."""
+    grid = grid_of(G, need="the consistency bound")
+    stats, changes = [], []
+    for idx in batches(count, batch, "consistency"):
+        (z, z_fresh), noise, _ = draw(G, idx, seed, n_latents=2)
+        s, d = statistic_changes(G, grid, z, noise, z_fresh, fresh_noise(G, idx, seed))
+        stats.append(s)
+        changes.append(d)
+    return {**summarise(torch.cat(stats), torch.cat(changes)), "grid": [grid.n_h, grid.n_w]}
+
+
+def summarise(stats: torch.Tensor, changes: torch.Tensor) -> dict:
+    """Bounds (1) and (2) from block means ``stats`` [N, C, n] and squared changes ``changes``
+    [N, C, n + 1, n] (see :func:`statistic_changes`)."""
+    n = stats.shape[-1]
+    half = 0.5 * changes.double().mean(0)                       # [C, n + 1 sources, n targets]
+    own = half[:, :n].diagonal(dim1=1, dim2=2)                  # [C, n]
+    leak = half.sum(1) - own                                    # L_b: other blocks + noise
+    var = stats.double().var(0).clamp(min=1e-30)                # V_b  [C, n]
+    lam = leak / var
+    rho = block_correlations(stats)
+    off = ~torch.eye(n, dtype=torch.bool)
+    bound = lam.sqrt()[:, :, None] + lam.sqrt()[:, None, :]     # right side of (1)
+    return {"mean_rho2": mean_square_off_diagonal(rho), "mean_leak": float(lam.mean()),
+            "mean_var": float(var.mean()), "mean_abs_leak": float(leak.mean()),
+            "own_share": float((own / var).mean()),
+            "bound_rho2": 4 * float(lam.mean()),
+            "holds": float((rho.abs() <= bound)[:, off].double().mean()),
+            "noise_share": float(half[:, n].sum() / leak.sum().clamp(min=1e-30)),
+            "efron_stein": float(((leak + own) / var).mean()),
+            "leak": lam.mean(0).round(decimals=4).tolist(),
+            "rho": rho.mean(0).round(decimals=4).tolist(),
+            "count": len(stats)}
+
+
+def data_consistency(images: Iterable[torch.Tensor], grid: BlockGrid) -> dict:
+    """The data's side of (2), from batches of images [B, C, H, W]: ``mean_rho2`` between
+    blocks, ``needed_leak`` = mean_rho2 / 4 (the least mean relative leak of any latent-block
+    generator whose blocks correlate as the data's do), ``mean_var`` (block means' variance,
+    as :func:`consistency` reports it) and ``rho`` [n, n] (mean over channels)."""
+    stats = torch.cat([block_means(batch, grid) for batch in images])
+    rho = block_correlations(stats)
+    r2 = mean_square_off_diagonal(rho)
+    return {"mean_rho2": r2, "needed_leak": r2 / 4,
+            "mean_var": float(stats.double().var(0).mean()),
+            "rho": rho.mean(0).round(decimals=4).tolist(),
+            "grid": [grid.n_h, grid.n_w], "count": len(stats)}
