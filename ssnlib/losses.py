@@ -21,7 +21,8 @@ from ssnlib.blocks import grid_of
 from ssnlib.layers import randn
 from ssnlib.utils import assert_shape, check_positive
 
-DISTORTION_MODES = ("outside", "radial")
+DISTORTION_MODES = ("outside", "radial", "share")
+SHARE_EPS = 1e-8         # squared change summed over an image, far below any real resample's
 
 
 def _wide(x: torch.Tensor) -> torch.Tensor:
@@ -128,7 +129,9 @@ def distortion_weights(grid, blocks: torch.Tensor, mode: str = "outside",
       (:meth:`BlockGrid.distance_map`). Changes next to the resampled block (needed to keep the
       image consistent) are nearly free, far ones cost more; dividing by the mean makes the
       weights average 1 over the pixels outside a, so both modes have the same scale for a
-      uniform change and lambda_D means the same thing.
+      uniform change and lambda_D means the same thing;
+    * ``share``: the indicator of ``outside``; :func:`distortion_penalty` divides by the whole
+      change instead of counting pixels (see there).
 
     ``grid`` is the generator's :class:`~ssnlib.blocks.BlockGrid`.
     """
@@ -137,7 +140,7 @@ def distortion_weights(grid, blocks: torch.Tensor, mode: str = "outside",
     maps = {}
     for a in blocks.tolist():
         if a not in maps:
-            if mode == "outside":
+            if mode in ("outside", "share"):
                 maps[a] = (~grid.block_mask(a, device=device)).float()
             else:
                 d = grid.distance_map(a, device=device)
@@ -209,6 +212,14 @@ def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: st
     b != a of each block's MSE, eq. 2 up to the constant factor n_blocks * (n_blocks - 1) of its
     sums over a and b (absorbed into lambda_D). A perfectly local generator scores exactly 0.
 
+    ``mode="share"`` (ours, not the paper's) charges the *share* of each resample's change
+    that lands outside its block, sum_{p not in J_a} d_a(p) / sum_p d_a(p), i.e. 1 minus the
+    energy inside of :mod:`ssnlib.metrics.distortion`. Eq. 2 charges the outside change
+    itself, which a generator can also lower by varying less (chapter 5, "The price of
+    consistency": the skylines lambda_D = 100 run cut its block variance 11x); a share does
+    not change when every change shrinks alike, so only locality lowers it. It lies in [0, 1]
+    (about 0.8 for an unregularised SSN), so its lambda_D has its own scale.
+
     ``noise`` is a list from ``G.make_noise``; ``blocks`` [resamples * B] (sample i's
     resamples are rows i, B + i, ...) and ``z_fresh`` [resamples * B, *z_shape] (its block a is
     the new block) fix the other random draws. Whatever is None is drawn with ``generator``, in
@@ -234,6 +245,9 @@ def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: st
     sq = (base.repeat(R, 1, 1, 1) - moved).square().mean(1, keepdim=True)
     # m_a(p): 0 inside J_a, the mode's weight outside: [R*B, 1, H, W]
     weights = distortion_weights(grid, blocks, mode, device=z.device).to(base.dtype)
+    if mode == "share":
+        # sum_{p not in J_a} d_a(p) / sum_p d_a(p), per resample
+        return ((sq * weights).flatten(1).sum(1) / (sq.flatten(1).sum(1) + SHARE_EPS)).mean()
     # R_D ~= mean_{z, a} sum_p m_a(p) d_a(p) / |pixels outside J_a|
     bh, bw = grid.block_size
     outside = grid.height * grid.width - bh * bw

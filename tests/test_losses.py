@@ -162,7 +162,7 @@ def test_distortion_is_zero_for_a_local_generator_and_positive_otherwise():
     local, leaky = BlockGenerator().to(DT), BlockGenerator(leak=0.5).to(DT)
     leaky.load_state_dict(local.state_dict())
     z = local.sample_z(4, gen)
-    for mode in ("outside", "radial"):
+    for mode in ("outside", "radial", "share"):
         for resamples in (1, 3):
             zero = distortion_penalty(local, z, mode=mode, resamples=resamples,
                                       generator=torch.Generator().manual_seed(8))
@@ -199,9 +199,32 @@ def test_distortion_outside_is_mean_block_mse_over_other_blocks():
 def test_distortion_gradient_matches_finite_differences():
     G = BlockGenerator(leak=0.5).to(DT)
     z = G.sample_z(2, torch.Generator().manual_seed(13))
-    for mode in ("outside", "radial"):
+    for mode in ("outside", "radial", "share"):
         gradcheck_param(G, "style.2.weight", lambda g, mode=mode: distortion_penalty(
             g, z, mode=mode, generator=torch.Generator().manual_seed(14)))
+
+
+def test_the_share_mode_is_blind_to_how_much_the_image_varies():
+    """Scale every image by c: eq. 2's outside change grows c^2 times, the share of the change
+    that lands outside stays put, so only locality can lower it (varying less cannot)."""
+
+    class Scaled(BlockGenerator):
+        scale = 1.0
+
+        def forward(self, z, noise=None, generator=None):
+            return self.scale * super().forward(z, noise, generator)
+
+    G = Scaled(leak=0.5).to(DT)
+    z = G.sample_z(3, torch.Generator().manual_seed(15))
+    values = {}
+    for c in (1.0, 0.1):
+        G.scale = c
+        values[c] = {mode: distortion_penalty(G, z, mode=mode, resamples=2,
+                                              generator=torch.Generator().manual_seed(16))
+                     for mode in ("outside", "share")}
+    torch.testing.assert_close(values[0.1]["outside"], values[1.0]["outside"] * 0.01)
+    torch.testing.assert_close(values[0.1]["share"], values[1.0]["share"], rtol=1e-4, atol=0)
+    assert 0 < values[1.0]["share"].item() < 1
 
 
 def test_radial_weights_grow_with_distance_and_average_one_outside():

@@ -160,7 +160,9 @@ def test_distortion_equals_the_regulariser_for_the_same_draws():
     _, outside, radial = block_changes(G, z, noise, z_new)
     n = G.grid.n_blocks
     blocks = torch.arange(n).repeat_interleave(2)
-    for mode, metric in (("outside", outside), ("radial", radial)):
+    inside = block_changes(G, z, noise, z_new)[0]
+    share_out = outside * (n - 1) / (outside * (n - 1) + inside)     # 1 - energy inside
+    for mode, metric in (("outside", outside), ("radial", radial), ("share", share_out)):
         penalty = distortion_penalty(G, z, noise, mode, resamples=n, blocks=blocks,
                                      z_fresh=z_new.repeat(n, 1, 1, 1))
         assert penalty.item() == pytest.approx(metric.mean().item(), rel=1e-5), mode
