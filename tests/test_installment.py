@@ -243,6 +243,8 @@ def test_the_recipe_study_scores_distortion_when_asked(tmp_path):
     for curve in variants.values():
         for point in curve["points"]:
             assert point["distortion"] > 0 and 0 <= point["energy_inside"] <= 1
+            assert point["block_variance"] > 0 and point["relative_leak"] > 0
+            assert 0 <= point["block_rho2"] <= 1 and 0 <= point["attribute_tv"] <= 1
     base, ld = variants["base"]["points"], variants["ld"]["points"]
     assert base[0] == ld[0] and base[1]["distortion"] != ld[1]["distortion"]
 

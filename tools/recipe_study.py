@@ -24,9 +24,10 @@ is now (only settings a resume may change: lr, R1, EMA, lambda_D, not batch or w
         --variant base=precision=bf16 --variant "R1 0.1=precision=bf16,reg.r1_gamma=0.1"
 
 The start is scored once and opens every curve at 0 training seconds. ``--resampling N``
-adds an SSN's distortion (eq. 2) and the share of a resample's change inside its block, on N
-samples per checkpoint, and a panel of distortion against images: how a lambda_D raised from a
-run's state trades FID for distortion::
+adds an SSN's distortion (eq. 2), the share of a resample's change inside its block and the
+two factors of its leak (block variance, relative leak; chapter 5, "The price of
+consistency"), on N samples per checkpoint, and a panel of distortion against images: how a
+lambda_D raised from a run's state trades FID for distortion::
 
     python tools/recipe_study.py data/studies/faces32-ssn-ld100-raise --minutes 40 \
         --start data/runs/faces32-ssn-ld100/state.pt \
@@ -52,6 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ssnlib.data import DATASETS  # noqa: E402
 from ssnlib.train.checkpoint import (  # noqa: E402
     checkpoint_name,
     list_checkpoints,
@@ -109,19 +111,30 @@ def evaluate(ckpt: Path, metrics: str, num: int, dataset: str, args, out: Path) 
 
 
 def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
-    """Domain FID, KID, precision, recall, coverage and the radius ratio of a checkpoint's
-    EMA generator (the eval's report: ``out``, by default beside the checkpoint); with
-    ``--resampling N`` also an SSN's distortion and the share of a resample's change inside
-    its block, on N samples (the zoo ledgers' resampling scores)."""
+    """Domain FID, KID, precision, recall, coverage, the radius ratio and (procedural data)
+    the attribute TV and smallest spread ratio of a checkpoint's EMA generator (the eval's
+    report: ``out``, by default beside the checkpoint); with ``--resampling N`` also an SSN's
+    distortion, the share of a resample's change inside its block (the zoo ledgers'
+    resampling scores) and the two factors of its leak, block variance and relative leak,
+    with the blocks' mean squared correlation (:mod:`ssnlib.metrics.consistency`), on N
+    samples."""
     out = out or ckpt.with_suffix(".scores.json")
-    m = evaluate(ckpt, "fid,kid,pr", args.num, dataset, args, out)
+    procedural = dataset in DATASETS
+    m = evaluate(ckpt, "fid,kid,pr" + (",attributes" if procedural else ""), args.num,
+                 dataset, args, out)
     scores = {"fid": m["fid"]["fid"], "kid": m["kid"]["kid"],
               **{k: m["pr"][k] for k in ("precision", "recall", "coverage", "radius_ratio")}}
+    if procedural:
+        scores |= {"attribute_tv": m["attributes"]["mean_tv"],
+                   "spread_ratio": m["attributes"]["min_spread_ratio"]}
     if args.resampling:
-        m = evaluate(ckpt, "distortion,locality", args.resampling, dataset, args,
+        m = evaluate(ckpt, "distortion,locality,consistency", args.resampling, dataset, args,
                      out.with_suffix(".resampling.json"))
+        c = m["consistency"]
         scores |= {"distortion": m["distortion"]["distortion"],
-                   "energy_inside": m["locality"]["energy_inside"]}
+                   "energy_inside": m["locality"]["energy_inside"],
+                   "block_variance": c["mean_var"], "relative_leak": c["mean_leak"],
+                   "block_rho2": c["mean_rho2"]}
     return scores
 
 
