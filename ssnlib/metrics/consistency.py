@@ -101,11 +101,13 @@ def consistency(G, count: int, seed: int = 0, batch: int = 8) -> dict:
     """Both sides of bounds (1) and (2) for ``G`` on ``count`` samples (module docstring).
 
     Returns ``mean_rho2`` (mean squared correlation between blocks), ``mean_leak`` (mean
-    relative leak lambda), ``bound_rho2`` (4 x mean_leak, the most (2) allows), ``holds`` (the
-    share of pairs and channels where (1) holds; short of 1 only by sampling error),
-    ``noise_share`` (the part of L that the noise moves), ``efron_stein`` (mean of
-    (L + own) / V, >= 1), and per-block maps ``leak`` [n] and ``rho`` [n, n] (means over
-    channels) for figures."""
+    relative leak lambda) and its two factors ``mean_abs_leak`` (L) and ``mean_var`` (V),
+    ``own_share`` (mean of a block's own Efron-Stein term over V), ``bound_rho2`` (4 x
+    mean_leak, the most (2) allows), ``holds`` (the share of pairs and channels where (1)
+    holds; short of 1 only by sampling error), ``noise_share`` (the part of L that the noise
+    moves), ``efron_stein`` (mean of (L + own) / V, >= 1), and per-block maps ``leak`` [n]
+    and ``rho`` [n, n] (means over channels) for figures. Means run over blocks and colour
+    channels."""
     grid = grid_of(G, need="the consistency bound")
     stats, changes = [], []
     for idx in batches(count, batch, "consistency"):
