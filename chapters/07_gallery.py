@@ -334,8 +334,10 @@ shown_towers = side_by_side(towers)
 # 0.431. The price is variety, with an FID of 22.5 against 9.7: part of its
 # low distortion comes from having fewer kinds of picture to move between
 # (chapter 1's trade-off between quality and distortion, with the quality paid
-# in variety; chapter 5 measures how little of the data it covers). The run
-# continues in installments; this section is re-executed from its newest one.
+# in variety; chapter 5 measures how little of the data it covers, and, in "The
+# price of consistency", how much of its cut in distortion came from varying
+# less rather than from keeping changes at home). The run continues in
+# installments; this section is re-executed from its newest one.
 
 # %% [markdown]
 # ## Your turn
