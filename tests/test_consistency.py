@@ -171,3 +171,15 @@ def test_the_committed_study_measures_committed_runs_and_the_bound_holds():
         assert run["count"] == report["num"] and run["dataset"] in report["data"]
         assert run["holds"] >= 0.95 and run["mean_rho2"] <= run["bound_rho2"], name
         assert run["efron_stein"] >= 0.95, name
+
+
+def test_eval_command_reports_both_sides_and_the_datas(tmp_path):
+    from ssnlib.cli import main as cli_main
+
+    out = tmp_path / "result.json"
+    assert cli_main(["eval", "--arch", "ssn", "--config", "tiny", "--metrics", "consistency",
+                     "--num", "4", "--batch", "4", "--ref", "faces", "--ref-num", "30",
+                     "--device", "cpu", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())["metrics"]["consistency"]
+    assert result["count"] == 4 and result["grid"] == [4, 4] and len(result["leak"]) == 16
+    assert result["data"]["count"] == 30 and 0 < result["data"]["mean_rho2"] < 1
