@@ -13,9 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 SEED_STRIDE = 1_000_003
-
-
-STREAM_STRIDE = 1 << 62
+STREAM_STRIDE = 1 << 62      # streams of one seed stay apart for any realistic seed and index
 
 
 def sample_generator(seed: int, index: int, stream: int = 0) -> torch.Generator:
