@@ -830,14 +830,15 @@ plotting.show(fig)
 # has less to keep consistent across blocks, and so less to leak. Nothing forced that: at a
 # relative leak of 0.82 the bound still allows every correlation. Eq. 2 cannot tell the two
 # kinds of cut apart; `reg.distortion_mode=share` (ours) charges instead the share of a
-# resample's change that lands outside its block, which drawing less does not lower. Whether
-# it keeps the nights is an experiment still to run. The faces $\lambda_D = 300$ run went
-# furthest towards locality (relative leak 0.46) and lost the blocks' correlation as well
-# (0.07 against the data's 0.35): faces that no longer hang together (precision 0.14). The
-# measure gives the zoo's targets a second reading: a five-fold cut should come from
-# $\lambda$, with $V$ and $\rho^2$ kept at the data's. For skylines that means a relative leak
-# near 0.23, just above the least that the data's correlations allow (exercise (d)); for
-# faces, near 0.36, with room to spare.
+# resample's change that lands outside its block, which drawing less does not lower. A first
+# short test of it on skylines (the README) says no, early on: from the same start it kept
+# more of each change inside its block than eq. 2 did, but varied as little, and drew daytime
+# only. The faces $\lambda_D = 300$ run went furthest towards locality (relative leak 0.46)
+# and lost the blocks' correlation as well (0.07 against the data's 0.35): faces that no
+# longer hang together (precision 0.14). The measure gives the zoo's targets a second reading:
+# a five-fold cut should come from $\lambda$, with $V$ and $\rho^2$ kept at the data's. For
+# skylines that means a relative leak near 0.23, just above the least that the data's
+# correlations allow (exercise (d)); for faces, near 0.36, with room to spare.
 
 # %% [markdown]
 # ## Path length falls as $\lambda_D$ rises
