@@ -249,6 +249,43 @@ def test_the_recipe_study_scores_distortion_when_asked(tmp_path):
     assert base[0] == ld[0] and base[1]["distortion"] != ld[1]["distortion"]
 
 
+@pytest.mark.slow
+def test_a_recipe_study_extends_with_new_variants_only_on_equal_terms(tmp_path):
+    """--extend: a new variant joins OUT's curves (the start reused, not rescored), the earlier
+    curves unchanged and the extension's command kept; a different budget or a name already
+    there is refused before anything trains."""
+    start, manifest = branched_study(tmp_path, TINY, "--variant", "base=")
+    out, runs = tmp_path / "study", tmp_path / "runs"
+
+    def extend(*options: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"),
+                               str(out), "--extend", "--recipe", str(tmp_path / "recipe.yaml"),
+                               "--start", str(start), "--num", "24", "--runs", str(runs),
+                               "--stats-dir", str(tmp_path / "stats"), *options],
+                              capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
+
+    other = extend("--variant", "R1=reg.r1_gamma=0.1", "--minutes", "5", "--every", "16")
+    assert other.returncode != 0 and "has --every 8, not 16" in other.stderr
+    again = extend("--variant", "base=", "--minutes", "5", "--every", "8")
+    assert again.returncode != 0 and "already has variant 'base'" in again.stderr
+    assert "Traceback" not in other.stderr + again.stderr
+    (start_report,) = runs.glob("start.scores.json")
+    start_report.unlink()                              # the start is not scored again
+    proc = extend("--variant", "R1=reg.r1_gamma=0.1", "--minutes", "5", "--every", "8")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    extended = json.loads((out / "manifest.json").read_text())
+    assert list(extended["variants"]) == ["base", "R1"] and not runs.joinpath(
+        "start.scores.json").exists()
+    assert extended["variants"]["base"] == manifest["variants"]["base"]
+    r1 = extended["variants"]["R1"]
+    assert r1["points"][0] == manifest["variants"]["base"]["points"][0]
+    assert [p["images"] for p in r1["points"]] == [8, 16] and r1["commit"]
+    assert extended["command"] == manifest["command"]
+    (extension,) = extended["extensions"]
+    assert "--extend" in extension["command"] and extension["wall_time_s"] > 0
+    assert all(isinstance(p["never_drawn"], list) for p in r1["points"])
+
+
 def test_a_recipe_study_start_must_exist(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"),
                            str(tmp_path / "out"), "--start", str(tmp_path / "none.pt")],

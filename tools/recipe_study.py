@@ -126,7 +126,8 @@ def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
               **{k: m["pr"][k] for k in ("precision", "recall", "coverage", "radius_ratio")}}
     if procedural:
         scores |= {"attribute_tv": m["attributes"]["mean_tv"],
-                   "spread_ratio": m["attributes"]["min_spread_ratio"]}
+                   "spread_ratio": m["attributes"]["min_spread_ratio"],
+                   "never_drawn": never_drawn(m["attributes"])}
     if args.resampling:
         m = evaluate(ckpt, "distortion,locality,consistency", args.resampling, dataset, args,
                      out.with_suffix(".resampling.json"))
@@ -136,6 +137,14 @@ def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
                    "block_variance": c["mean_var"], "relative_leak": c["mean_leak"],
                    "block_rho2": c["mean_rho2"]}
     return scores
+
+
+def never_drawn(report: dict) -> list[str]:
+    """The classes of at least 5 % of the data that under 1 % of the samples show, as
+    ``attribute=class`` (a mode the generator has lost, not one it under-draws)."""
+    return [f"{key.split('/', 1)[1]}={c}" for key, a in report["discrete"].items()
+            for c, p, q in zip(a["classes"], a["data"], a["samples"], strict=True)
+            if p >= 0.05 and q < 0.01]
 
 
 def study(variant: str, overrides: list[str], args) -> dict:
@@ -153,7 +162,7 @@ def study(variant: str, overrides: list[str], args) -> dict:
         known = max(s for s in seconds if s <= step)
         points.append({"step": step, "images": int(state["images_seen"]),
                        "train_s": round(seconds[known], 1),
-                       **{k: round(v, 4) for k, v in score(ckpt, dataset, args).items()}})
+                       **rounded(score(ckpt, dataset, args))})
         print(f"{variant}: {points[-1]}", flush=True)
     return {"overrides": overrides, "command": launched, "points": points}
 
@@ -174,7 +183,11 @@ def score_start(args) -> dict:
     scores = score(args.start, load_config(args.recipe).data.name, args,
                    args.runs / "start.scores.json")
     return {"step": int(state["step"]), "images": int(state["images_seen"]), "train_s": 0.0,
-            **{k: round(v, 4) for k, v in scores.items()}}
+            **rounded(scores)}
+
+
+def rounded(scores: dict) -> dict:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
 
 
 def draw(curves: dict, path: Path, num: int) -> None:
@@ -223,7 +236,7 @@ def parse_variants(specs: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--recipe", default=RECIPE)
@@ -236,32 +249,79 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=2, help="variants at a time")
     parser.add_argument("--start", type=Path, help="a training checkpoint every variant "
                         "resumes from (default: fresh weights)")
+    parser.add_argument("--extend", action="store_true", help="add the variants to OUT's "
+                        "study, which must share recipe, start, minutes, checkpoints and scores")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "study")
     parser.add_argument("--stats-dir", type=Path, default=ROOT / "data" / "stats",
                         help="reference statistics cache (ssn eval --cache)")
-    args = parser.parse_args()
-    variants = parse_variants(args.variant) if args.variant else VARIANTS
-    args.start_step = start_step(args)
-    launched = {"date": date.today().isoformat(), **git_state("ssnlib")}  # the code that trains
-    started = time.monotonic()
+    return parser
+
+
+# what makes two studies' curves comparable
+SAME = ("recipe", "start", "minutes", "every", "num", "resampling")
+
+
+def previous_study(args, variants: dict) -> dict:
+    """OUT's manifest, to be extended, after checking its command matches ``SAME`` and its
+    variants' names do not clash with the new ones."""
+    path = args.out / "manifest.json"
+    if not path.is_file():
+        sys.exit(f"recipe_study: error: --extend: {path} does not exist")
+    manifest = json.loads(path.read_text())
+    before = parser().parse_args(shlex.split(manifest["command"])[2:])
+    for key in SAME:
+        if getattr(before, key) != getattr(args, key):
+            sys.exit(f"recipe_study: error: --extend: {path} has --{key} "
+                     f"{getattr(before, key)}, not {getattr(args, key)}")
+    if clash := sorted(set(variants) & set(manifest["variants"])):
+        sys.exit(f"recipe_study: error: --extend: {path} already has variant {clash[0]!r}")
+    return manifest
+
+
+def run_variants(variants: dict, args, start_point: dict | None) -> dict:
+    """Train and score every variant, ``--parallel`` at a time; their curves, each opened by
+    the start's point when there is a start (scored once, unless ``start_point`` is known)."""
     with ThreadPoolExecutor(args.parallel) as pool:
         futures = {v: pool.submit(study, v, o, args) for v, o in variants.items()}
-        start = pool.submit(score_start, args) if args.start else None
+        start = pool.submit(score_start, args) if args.start and not start_point else None
         curves = {v: f.result() for v, f in futures.items()}
-    if start is not None:
+    if args.start:
+        start_point = start_point or start.result()
         for curve in curves.values():
-            curve["points"].insert(0, start.result())
+            curve["points"].insert(0, start_point)
+    return curves
+
+
+def main() -> int:
+    args = parser().parse_args()
+    variants = parse_variants(args.variant) if args.variant else VARIANTS
+    args.start_step = start_step(args)
+    previous = previous_study(args, variants) if args.extend else None
+    launched = {"date": date.today().isoformat(), **git_state("ssnlib")}  # the code that trains
+    command = "python tools/recipe_study.py " + shlex.join(sys.argv[1:])
+    started = time.monotonic()
+    known_start = previous and args.start and next(iter(previous["variants"].values()))
+    curves = run_variants(variants, args, known_start and known_start["points"][0])
+    wall = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
-    env = environment_report()
-    manifest = {"what": "recipe study: FID against images and CPU time (tools/recipe_study.py)",
-                "command": "python tools/recipe_study.py " + shlex.join(sys.argv[1:]),
-                "recipe": str(args.recipe), "start": args.start and str(args.start),
-                **launched, "device": env["device"], "torch": env["torch"], "threads_per_run": 1,
-                "parallel": args.parallel, "minutes_per_variant": args.minutes,
-                "score_num": args.num, "wall_time_s": round(time.monotonic() - started, 1),
-                "variants": curves}
+    if previous:
+        for curve in curves.values():
+            curve |= {"date": launched["date"], "commit": launched["commit"]}
+        previous["variants"] |= curves
+        previous.setdefault("extensions", []).append(
+            {"command": command, **launched, "wall_time_s": wall})
+        manifest = previous
+    else:
+        env = environment_report()
+        manifest = {"what": "recipe study: FID against images and CPU time "
+                    "(tools/recipe_study.py)", "command": command,
+                    "recipe": str(args.recipe), "start": args.start and str(args.start),
+                    **launched, "device": env["device"], "torch": env["torch"],
+                    "threads_per_run": 1, "parallel": args.parallel,
+                    "minutes_per_variant": args.minutes, "score_num": args.num,
+                    "wall_time_s": wall, "variants": curves}
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    draw(curves, args.out / "curves.png", args.num)
+    draw(manifest["variants"], args.out / "curves.png", args.num)
     print(f"recipe_study: wrote {args.out / 'manifest.json'} and curves.png")
     return 0
 
