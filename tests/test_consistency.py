@@ -15,14 +15,15 @@ import torch
 from test_metrics import FakeSpatial
 
 from ssnlib.blocks import BlockGrid
+from ssnlib.metrics.block_pass import block_means
 from ssnlib.metrics.consistency import (
     block_correlations,
-    block_means,
     consistency,
     data_consistency,
     summarise,
 )
 from ssnlib.metrics.distortion import distortion_and_locality
+from ssnlib.metrics.evaluate import evaluate
 from ssnlib.models import build_generator
 
 
@@ -103,6 +104,25 @@ def test_the_bound_and_the_distortion_link_hold_on_an_ssn():
     d = distortion_and_locality(G, count=24, seed=3, batch=8)["distortion"]
     leak_z = out["mean_abs_leak"] * (1 - out["noise_share"])
     assert 0 < leak_z <= (G.grid.n_blocks - 1) / 2 * d * (1 + 1e-5)
+
+
+def test_one_resampling_pass_serves_distortion_locality_and_consistency():
+    """``evaluate`` with all three runs the generator n + 2 times per sample (g(z), each
+    g(z^a), the noise redraw), not 2n + 3, and reports what each metric reports alone."""
+    G = build_generator("ssn", "tiny", channel_max=8, z_dim=8, w_dim=8).eval()
+    calls = []
+    G.register_forward_hook(lambda module, args, out: calls.append(len(out)))
+    out = evaluate(G, ["distortion", "locality", "consistency"], num=6, seed=2, batch=6)
+    n = G.grid.n_blocks
+    assert sum(calls) == 6 * (n + 2)
+    alone = consistency(G, count=6, seed=2, batch=3)
+    assert {k: out["consistency"][k] for k in alone} == alone
+    d = distortion_and_locality(G, count=6, seed=2, batch=3)
+    assert out["distortion"]["distortion"] == d["distortion"]
+    assert out["locality"]["energy_inside"] == d["energy_inside"]
+    calls.clear()
+    evaluate(G, ["distortion"], num=6, seed=2, batch=6)
+    assert sum(calls) == 6 * (n + 1)                      # no noise redraw when not needed
 
 
 def test_consistency_is_deterministic_and_batch_free():

@@ -47,18 +47,7 @@ from collections.abc import Iterable
 import torch
 
 from ssnlib.blocks import BlockGrid, grid_of
-from ssnlib.metrics.sampling import batches, draw, model_device, sample_generator
-
-
-def block_means(images: torch.Tensor, grid: BlockGrid) -> torch.Tensor:
-    """The mean of each channel over each block: images [B, C, H, W] -> [B, C, n_blocks]
-    (blocks row-major)."""
-    b, c, h, w = images.shape
-    if (h, w) != (grid.height, grid.width):
-        raise ValueError(f"images are {h}x{w}, the block grid is {grid.height}x{grid.width}")
-    bh, bw = grid.block_size
-    cells = images.float().reshape(b, c, grid.n_h, bh, grid.n_w, bw).mean((3, 5))
-    return cells.reshape(b, c, grid.n_blocks)
+from ssnlib.metrics.block_pass import BlockPass, block_means, block_pass
 
 
 def block_correlations(stats: torch.Tensor) -> torch.Tensor:
@@ -76,27 +65,6 @@ def mean_square_off_diagonal(rho: torch.Tensor) -> float:
     return float(rho[:, off].square().mean())
 
 
-def fresh_noise(G, indices: range, seed: int) -> list[torch.Tensor]:
-    """A second set of noise maps per sample, independent of :func:`draw`'s (stream 1 of the
-    sample's generator): per-layer maps [B, 1, r, r]."""
-    maps = [G.make_noise(1, sample_generator(seed, i, stream=1), device=model_device(G))
-            for i in indices]
-    return [torch.cat(layer) for layer in zip(*maps, strict=True)]
-
-
-@torch.no_grad()
-def statistic_changes(G, grid: BlockGrid, z: torch.Tensor, noise, z_fresh: torch.Tensor,
-                      noise_fresh) -> tuple[torch.Tensor, torch.Tensor]:
-    """Block means of g(z) [B, C, n] and the squared change of every block's mean when each
-    input is redrawn: [B, C, n + 1, n], source a (blocks, then the noise) by target block b."""
-    base = block_means(G(z, noise=noise), grid)
-    cells = torch.arange(grid.n_blocks, device=z.device).reshape(1, 1, grid.n_h, grid.n_w)
-    changes = [(block_means(G(torch.where(cells == a, z_fresh, z), noise=noise), grid)
-                - base).square() for a in range(grid.n_blocks)]
-    changes.append((block_means(G(z, noise=noise_fresh), grid) - base).square())
-    return base.cpu(), torch.stack(changes, 2).cpu()
-
-
 def consistency(G, count: int, seed: int = 0, batch: int = 8) -> dict:
     """Both sides of bounds (1) and (2) for ``G`` on ``count`` samples (module docstring).
 
@@ -108,19 +76,21 @@ def consistency(G, count: int, seed: int = 0, batch: int = 8) -> dict:
     moves), ``efron_stein`` (mean of (L + own) / V, >= 1), and per-block maps ``leak`` [n]
     and ``rho`` [n, n] (means over channels) for figures. Means run over blocks and colour
     channels."""
-    grid = grid_of(G, need="the consistency bound")
-    stats, changes = [], []
-    for idx in batches(count, batch, "consistency"):
-        (z, z_fresh), noise, _ = draw(G, idx, seed, n_latents=2)
-        s, d = statistic_changes(G, grid, z, noise, z_fresh, fresh_noise(G, idx, seed))
-        stats.append(s)
-        changes.append(d)
-    return {**summarise(torch.cat(stats), torch.cat(changes)), "grid": [grid.n_h, grid.n_w]}
+    grid_of(G, need="the consistency bound")
+    return consistency_scores(block_pass(G, count, seed, batch, noise=True))
+
+
+def consistency_scores(p: BlockPass) -> dict:
+    """The scores of :func:`consistency` from a resampling pass that redrew the noise."""
+    if not p.noise:
+        raise ValueError("the consistency bound needs a resampling pass with the noise "
+                         "redrawn (block_pass(..., noise=True))")
+    return {**summarise(p.stats, p.changes), "grid": list(p.grid)}
 
 
 def summarise(stats: torch.Tensor, changes: torch.Tensor) -> dict:
     """Bounds (1) and (2) from block means ``stats`` [N, C, n] and squared changes ``changes``
-    [N, C, n + 1, n] (see :func:`statistic_changes`)."""
+    [N, C, n + 1, n] (see :class:`~ssnlib.metrics.block_pass.BlockPass`)."""
     n = stats.shape[-1]
     half = 0.5 * changes.double().mean(0)                       # [C, n + 1 sources, n targets]
     own = half[:, :n].diagonal(dim1=1, dim2=2)                  # [C, n]

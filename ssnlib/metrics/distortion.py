@@ -36,31 +36,17 @@ import math
 import torch
 
 from ssnlib.blocks import grid_of
-from ssnlib.losses import distortion_weights
-from ssnlib.metrics.sampling import batches, draw
+from ssnlib.metrics.block_pass import BlockPass, block_pass, resample_each_block
 
 
-@torch.no_grad()
 def block_changes(G, z: torch.Tensor, noise, z_fresh: torch.Tensor
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mean squared change inside and outside every block, and the radially weighted outside
     mean: three float32 [B, n_blocks] tensors; column a is for resampling block a (its new
     value taken from ``z_fresh``)."""
-    grid = grid_of(G, need="distortion and locality")
-    base = G(z, noise=noise).float()
-    inside, outside, radial = [], [], []
-    cells = torch.arange(grid.n_blocks, device=z.device).reshape(1, 1, grid.n_h, grid.n_w)
-    radial_weights = distortion_weights(grid, cells.flatten().cpu(), "radial",
-                                        z.device)[:, 0]                      # [n, H, W]
-    for a in range(grid.n_blocks):
-        moved = G(torch.where(cells == a, z_fresh, z), noise=noise).float()
-        sq = (moved - base).square().mean(1)                        # d_a(p): [B, H, W]
-        mask = grid.block_mask(a, size=tuple(sq.shape[-2:]), device=z.device)
-        inside.append(sq[:, mask].mean(1))
-        outside.append(sq[:, ~mask].mean(1))
-        radial.append((sq * radial_weights[a])[:, ~mask].mean(1))
-    return (torch.stack(inside, 1).cpu(), torch.stack(outside, 1).cpu(),
-            torch.stack(radial, 1).cpu())
+    grid_of(G, need="distortion and locality")
+    p = resample_each_block(G, z, noise, z_fresh)
+    return p.inside, p.outside, p.radial
 
 
 def _mean_se(x: torch.Tensor) -> tuple[float, float]:
@@ -72,22 +58,24 @@ def _mean_se(x: torch.Tensor) -> tuple[float, float]:
 def distortion_and_locality(G, count: int, seed: int = 0, batch: int = 8) -> dict:
     """Distortion, inside-block change and their ratio over ``count`` samples (see the module
     docstring), plus the distortion of each block a (``per_block``, row-major)."""
-    grid = grid_of(G, need="distortion and locality")
-    parts = []
-    for idx in batches(count, batch, "distortion"):
-        (z, z_fresh), noise, _ = draw(G, idx, seed, n_latents=2)
-        parts.append(block_changes(G, z, noise, z_fresh))
-    inside, outside, radial = (torch.cat(p) for p in zip(*parts, strict=True))
+    grid_of(G, need="distortion and locality")
+    return locality_scores(block_pass(G, count, seed, batch))
+
+
+def locality_scores(p: BlockPass) -> dict:
+    """The scores of :func:`distortion_and_locality` from a resampling pass."""
+    inside, outside, radial = p.inside, p.outside, p.radial
+    n = inside.shape[1]
     d, d_se = _mean_se(outside.mean(1))
     m_in, in_se = _mean_se(inside.mean(1))
     r, r_se = _mean_se(radial.mean(1))
     # squared change summed over pixels: the block's P pixels inside, (n - 1) P outside
-    energy_in, energy_out = inside, outside * (grid.n_blocks - 1)
+    energy_in, energy_out = inside, outside * (n - 1)
     share = energy_in / (energy_in + energy_out).clamp(min=1e-30)      # [B, n_blocks]
     e, e_se = _mean_se(share.mean(1))
     return {"distortion": d, "distortion_se": d_se, "inside": m_in, "inside_se": in_se,
             "leak_ratio": d / m_in if m_in > 0 else float("nan"),
             "energy_inside": e, "energy_inside_se": e_se,
             "distortion_radial": r, "distortion_radial_se": r_se,
-            "per_block": outside.mean(0).tolist(), "grid": [grid.n_h, grid.n_w],
-            "count": count}
+            "per_block": outside.mean(0).tolist(), "grid": list(p.grid),
+            "count": len(inside)}

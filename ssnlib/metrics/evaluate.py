@@ -6,17 +6,18 @@ shipped domain network; ``inception``: the FID Inception); ``pr`` is improved pr
 recall (:mod:`ssnlib.metrics.precision_recall`, k = 3); ``attributes`` compares the shares
 of each attribute class (hair style, time of day...) that the domain network reads in
 samples and data (:mod:`ssnlib.metrics.attributes`), from the same features. ``ppl``: in
-the same feature space (:mod:`ssnlib.metrics.ppl`). ``distortion`` and ``locality``
-(:mod:`ssnlib.metrics.distortion`) share one pass. ``parts`` (:mod:`ssnlib.metrics.parts`)
-always uses the domain network. ``consistency`` (:mod:`ssnlib.metrics.consistency`) measures
+the same feature space (:mod:`ssnlib.metrics.ppl`). ``parts`` (:mod:`ssnlib.metrics.parts`)
+always uses the domain network. ``distortion`` and ``locality``
+(:mod:`ssnlib.metrics.distortion`) and ``consistency`` (:mod:`ssnlib.metrics.consistency`,
 how much of each block the other blocks move against how strongly blocks correlate, in the
-samples and (with a reference) in the data.
+samples and, with a reference, in the data) read one resampling pass
+(:mod:`ssnlib.metrics.block_pass`).
 
 Each metric is a small function registered under its name in :data:`REGISTRY` (after
 stylegan2-ada's ``metric_main``); it reads the generator and the options from a
 :class:`Run`, which computes work that several metrics share (the feature extractor, the
-generated features and the reference of FID, KID and precision/recall, the resampling pass
-of distortion and locality) once.
+generated features and the reference of FID, KID and precision/recall, the resampling pass)
+once.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class Run:
     featurenet_dir: str | Path | None = None
     cache_dir: str | Path | None = DEFAULT_CACHE
     bf16: bool = True
+    metrics: tuple[str, ...] = ()      # what will be asked for: shared work fits them all
     device: torch.device = field(init=False)
 
     def __post_init__(self):
@@ -101,11 +103,22 @@ class Run:
         return fake, reference
 
     @cached_property
-    def block_pass(self) -> dict:
-        """The resampling pass that distortion and locality share."""
-        from ssnlib.metrics.distortion import distortion_and_locality
+    def block_pass(self):
+        """The resampling pass that distortion, locality and consistency share
+        (:mod:`ssnlib.metrics.block_pass`), with the noise redraw when consistency is asked
+        for."""
+        from ssnlib.metrics.block_pass import block_pass
 
-        return distortion_and_locality(self.G, self.num, self.seed, max(1, self.batch // 2))
+        return block_pass(self.G, self.num, self.seed, max(1, self.batch // 2),
+                          noise="consistency" in self.metrics)
+
+    @cached_property
+    def locality(self) -> dict:
+        from ssnlib.blocks import grid_of
+        from ssnlib.metrics.distortion import locality_scores
+
+        grid_of(self.G, need="distortion and locality")
+        return locality_scores(self.block_pass)
 
     def info(self) -> dict:
         return {"features": self.extractor.name, "num": self.num,
@@ -167,14 +180,14 @@ def _ppl(run: Run) -> dict:
 
 @metric("distortion")
 def _distortion(run: Run) -> dict:
-    d = run.block_pass
+    d = run.locality
     return {k: d[k] for k in ("distortion", "distortion_se", "distortion_radial",
                               "distortion_radial_se", "per_block", "grid", "count")}
 
 
 @metric("locality")
 def _locality(run: Run) -> dict:
-    d = run.block_pass
+    d = run.locality
     return {"inside": d["inside"], "inside_se": d["inside_se"], "outside": d["distortion"],
             "outside_se": d["distortion_se"], "leak_ratio": d["leak_ratio"],
             "energy_inside": d["energy_inside"], "energy_inside_se": d["energy_inside_se"],
@@ -186,10 +199,12 @@ def _consistency(run: Run) -> dict:
     """The price of consistency (:mod:`ssnlib.metrics.consistency`): both sides of its bound,
     and the reference's side where there is one."""
     from ssnlib.blocks import grid_of
-    from ssnlib.metrics.consistency import consistency, data_consistency
+    from ssnlib.metrics.consistency import consistency, consistency_scores, data_consistency
     from ssnlib.metrics.reference import source_batches
 
-    out = consistency(run.G, run.num, run.seed, max(1, run.batch // 2))
+    grid_of(run.G, need="the consistency bound")
+    out = (consistency_scores(run.block_pass) if "consistency" in run.metrics
+           else consistency(run.G, run.num, run.seed, max(1, run.batch // 2)))
     if run.ref is not None:
         images = source_batches(run.ref, run.ref_num or run.num, run.G.resolution,
                                 run.ref_seed, run.ref_start, workers=1)
@@ -219,7 +234,7 @@ def evaluate(G, metrics: list[str], num: int, **options) -> dict:
         raise ValueError(f"unknown metrics {unknown}; choose from {', '.join(REGISTRY)}")
     if not metrics:
         raise ValueError(f"no metric given; choose from {', '.join(REGISTRY)}")
-    run = Run(G, num, **options)
+    run = Run(G, num, **options, metrics=tuple(metrics))
     out: dict = {}
     timing: dict[str, float] = {}
     for name in REGISTRY:                      # a fixed order, whatever the caller's
