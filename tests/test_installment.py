@@ -252,8 +252,9 @@ def test_the_recipe_study_scores_distortion_when_asked(tmp_path):
 @pytest.mark.slow
 def test_a_recipe_study_extends_with_new_variants_only_on_equal_terms(tmp_path):
     """--extend: a new variant joins OUT's curves (the start reused, not rescored), the earlier
-    curves unchanged and the extension's command kept; a different budget or a name already
-    there is refused before anything trains."""
+    curves unchanged (older points get ``never_drawn`` from their checkpoints' reports) and the
+    extension's command kept; a different budget or a name already there is refused before
+    anything trains."""
     start, manifest = branched_study(tmp_path, TINY, "--variant", "base=")
     out, runs = tmp_path / "study", tmp_path / "runs"
 
@@ -270,12 +271,17 @@ def test_a_recipe_study_extends_with_new_variants_only_on_equal_terms(tmp_path):
     assert again.returncode != 0 and "already has variant 'base'" in again.stderr
     assert "Traceback" not in other.stderr + again.stderr
     (start_report,) = runs.glob("start.scores.json")
-    start_report.unlink()                              # the start is not scored again
+    scored = start_report.stat().st_mtime_ns
+    older = json.loads((out / "manifest.json").read_text())    # a study from before the field
+    for point in older["variants"]["base"]["points"]:
+        del point["never_drawn"]
+    (out / "manifest.json").write_text(json.dumps(older))
     proc = extend("--variant", "R1=reg.r1_gamma=0.1", "--minutes", "5", "--every", "8")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     extended = json.loads((out / "manifest.json").read_text())
-    assert list(extended["variants"]) == ["base", "R1"] and not runs.joinpath(
-        "start.scores.json").exists()
+    assert list(extended["variants"]) == ["base", "R1"]
+    assert start_report.stat().st_mtime_ns == scored     # the start is not scored again
+    # the earlier curve unchanged, its never-drawn classes read back from its eval reports
     assert extended["variants"]["base"] == manifest["variants"]["base"]
     r1 = extended["variants"]["R1"]
     assert r1["points"][0] == manifest["variants"]["base"]["points"][0]

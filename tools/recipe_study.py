@@ -278,6 +278,21 @@ def previous_study(args, variants: dict) -> dict:
     return manifest
 
 
+def fill_never_drawn(manifest: dict, args) -> None:
+    """Give the points of a study older than the ``never_drawn`` field that field, read from
+    the ``ssn eval`` reports its checkpoints left in ``--runs`` (where they still exist)."""
+    for variant, curve in manifest["variants"].items():
+        for point in curve["points"]:
+            report = (args.runs / slug(variant) / checkpoint_name(point["step"])
+                      ).with_suffix(".scores.json")
+            if point["train_s"] == 0 and manifest["start"]:
+                report = args.runs / "start.scores.json"
+            if "never_drawn" not in point and report.is_file():
+                metrics = json.loads(report.read_text())["metrics"]
+                if "attributes" in metrics:
+                    point["never_drawn"] = never_drawn(metrics["attributes"])
+
+
 def run_variants(variants: dict, args, start_point: dict | None) -> dict:
     """Train and score every variant, ``--parallel`` at a time; their curves, each opened by
     the start's point when there is a start (scored once, unless ``start_point`` is known)."""
@@ -305,6 +320,7 @@ def main() -> int:
     wall = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     if previous:
+        fill_never_drawn(previous, args)
         for curve in curves.values():
             curve |= {"date": launched["date"], "commit": launched["commit"]}
         previous["variants"] |= curves
