@@ -176,3 +176,21 @@ def test_part_gallery_counts_reproduce(path, extractor):
     again = summarise([study])
     assert again["blocks"][seed] == summary["blocks"][str(seed)]
     assert again["per_seed"][seed] == summary["per_seed"][str(seed)]
+
+
+def test_the_committed_share_study_compares_like_with_like():
+    """data/studies/skylines32-share, which chapter 5 reads through ``results.recipe_study``:
+    its extensions kept the first command's budget, and every checkpoint carries the scores
+    the chapter prints."""
+    study = results.recipe_study("skylines32-share")
+    budget = ("--minutes 28", "--every 60000", "--num 10000", "--resampling 500",
+              "--recipe configs/zoo/v3/skylines32-ssn-ld100.yaml")
+    for command in [study["command"], *(e["command"] for e in study.get("extensions", []))]:
+        assert all(b in command for b in budget), command
+    assert {"outside 100", "lambda_D 0", "share 1"} <= set(study["variants"])
+    for curve in study["variants"].values():
+        assert [p["images"] for p in curve["points"]][0] == 60000
+        for p in curve["points"]:
+            assert p["fid"] > 0 and 0 <= p["energy_inside"] <= 1 and p["block_variance"] > 0
+            assert isinstance(p["never_drawn"], list)
+    assert results.recipe_study("no-such-study") == {}

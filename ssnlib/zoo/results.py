@@ -265,6 +265,16 @@ def consistency_study(path: str | Path | None = None) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+STUDIES = FLOORS.parents[1] / "studies"
+
+
+def recipe_study(name: str, directory: str | Path | None = None) -> dict:
+    """``tools/recipe_study.py``'s manifest of the study ``name`` (``data/studies/NAME``):
+    its command and, per variant, the scores of every checkpoint; ``{}`` where not run."""
+    path = Path(directory or STUDIES) / name / "manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def run_rows(directory: str | Path | None = None) -> list[dict]:
     """:func:`ssnlib.zoo.runs.summary` of every run trained in installments."""
     return [runs.summary(name, directory) for name in runs.names(directory)]
@@ -288,6 +298,8 @@ def _runs_table(rows: list[dict], floor: dict[str, dict]) -> list[str]:
                  if r["transfer"] else "fresh weights")
         cells = [_fmt(r.get(k, math.nan), d) for k, _, d in RUN_SCORES]
         lam = f"{r['lambda_D']:g}" if r["arch"] == "ssn" else "–"
+        if r["arch"] == "ssn" and r["lambda_D"] and r.get("distortion_mode") == "share":
+            lam += " (share)"                  # ours: a different penalty, its own scale
         out.append(f"| `{r['name']}` | {lam} | {start} | {r['images']:,} | "
                    f"{r['installments']} ({', '.join(r['devices'])}) | " + " | ".join(cells)
                    + " |")
