@@ -829,12 +829,13 @@ plotting.show(fig)
 # skyline, one choice that tints every block; a model that stops drawing nights and sunsets
 # has less to keep consistent across blocks, and so less to leak. Nothing forced that: at a
 # relative leak of 0.82 the bound still allows every correlation. Eq. 2 cannot tell the two
-# kinds of cut apart; the next section tries a penalty that might. The faces $\lambda_D = 300$ run went furthest towards locality (relative leak 0.46)
-# and lost the blocks' correlation as well (0.07 against the data's 0.35): faces that no
-# longer hang together (precision 0.14). The measure gives the zoo's targets a second reading:
-# a five-fold cut should come from $\lambda$, with $V$ and $\rho^2$ kept at the data's. For
-# skylines that means a relative leak near 0.23, just above the least that the data's
-# correlations allow (exercise (d)); for faces, near 0.36, with room to spare.
+# kinds of cut apart; the next section tries a penalty that might. The faces $\lambda_D = 300$
+# run went furthest towards locality (relative leak 0.46) and lost the blocks' correlation as
+# well (0.07 against the data's 0.35): faces that no longer hang together (precision 0.14).
+# The measure gives the zoo's targets a second reading: a five-fold cut should come from
+# $\lambda$, with $V$ and $\rho^2$ kept at the data's. For skylines that means a relative leak
+# near 0.23, just above the least that the data's correlations allow (exercise (d)); for
+# faces, near 0.36, with room to spare.
 
 # %% [markdown]
 # ### Charging the share instead
