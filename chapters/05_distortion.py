@@ -1185,7 +1185,12 @@ plotting.show(fig)
 # training images have a mean $\rho^2$ between blocks given in the consistency table. What
 # least mean relative leak $\overline{\lambda}$ must a generator have to draw blocks that
 # correlate as much? If the skyline $\lambda_D = 0$ SSN cut its leak $L$ five-fold without
-# varying less, would the bound still allow the data's $\rho^2$?
+# varying less, would the bound still allow the data's $\rho^2$? (e) Redrawing a block
+# changes a skyline in two ways: a tint $t$ added to every pixel (day to night) and a local
+# change inside the block, its squares summing to $E$, uncorrelated with the tint. With $n$
+# blocks of $P$ pixels, what do eq. 2 (the mean squared change outside) and the share $S_a$ charge?
+# What happens to each when every change is scaled by $c$, and when the model stops drawing
+# nights ($t = 0$)?
 #
 # :::{admonition} Answer
 # :class: dropdown
@@ -1202,6 +1207,11 @@ plotting.show(fig)
 # one.
 # (d) A quarter of the data's mean $\rho^2$. Cutting $L$ five-fold at the same $V$ divides
 # $\lambda$ by five; the cell below compares the result with that least value.
+# (e) Outside the block every pixel changes by $t^2$, so eq. 2 charges $t^2$; the squared
+# change sums to $(n-1)P t^2$ outside and $P t^2 + E$ inside, so
+# $S_a = (n-1)P t^2 / (nP t^2 + E)$. Scaling by $c$ multiplies eq. 2 by $c^2$ and leaves
+# $S_a$ alone. With $t = 0$ both are 0: each penalty is paid in full by a model that never
+# changes the time of day, which is what the study's strong branches did.
 # :::
 
 # %% tags=["hide-cell"]
