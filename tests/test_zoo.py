@@ -193,4 +193,11 @@ def test_the_committed_share_study_compares_like_with_like():
         for p in curve["points"]:
             assert p["fid"] > 0 and 0 <= p["energy_inside"] <= 1 and p["block_variance"] > 0
             assert isinstance(p["never_drawn"], list)
+    ramp = results.recipe_study("skylines32-share-ramp")           # branched from share 1
+    assert set(ramp["variants"]) == {"share 1", "share 3"}
+    start = study["variants"]["share 1"]["points"][-1]
+    for curve in ramp["variants"].values():
+        opening = curve["points"][0]
+        assert opening["train_s"] == 0 and opening["images"] == start["images"]
+        assert opening["fid"] == start["fid"] and opening["distortion"] == start["distortion"]
     assert results.recipe_study("no-such-study") == {}
