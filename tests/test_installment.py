@@ -313,8 +313,7 @@ def test_the_v3_configs_follow_the_papers_protocol():
         if cfg.model.arch == "ssn":
             assert cfg.model.init == f"data/runs/{name}/init.pt"
             assert f"{cfg.data.name}32-stylegan2" in configs
-            # eq. 2 as written, but for runs named for the share mode (ours)
-            assert cfg.reg.distortion_mode == ("share" if "-share" in name else "outside")
+            assert cfg.reg.distortion_mode == "outside"
         else:
             assert not cfg.model.init and cfg.reg.distortion_weight == 0
 

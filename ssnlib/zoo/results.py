@@ -298,8 +298,6 @@ def _runs_table(rows: list[dict], floor: dict[str, dict]) -> list[str]:
                  if r["transfer"] else "fresh weights")
         cells = [_fmt(r.get(k, math.nan), d) for k, _, d in RUN_SCORES]
         lam = f"{r['lambda_D']:g}" if r["arch"] == "ssn" else "–"
-        if r["arch"] == "ssn" and r["lambda_D"] and r.get("distortion_mode") == "share":
-            lam += " (share)"                  # ours: a different penalty, its own scale
         out.append(f"| `{r['name']}` | {lam} | {start} | {r['images']:,} | "
                    f"{r['installments']} ({', '.join(r['devices'])}) | " + " | ".join(cells)
                    + " |")
