@@ -844,10 +844,10 @@ plotting.show(fig)
 # would keep the nights. `reg.distortion_mode=share` (ours, not the paper's) charges, for
 # each resample, the *share* of its squared change that lands outside the block:
 #
-# $$
-#   S_a(z) = \frac{\sum_{p \notin J_a} d_a(p)}{\sum_p d_a(p)}, \qquad
-#   R_S = \mathbb E_{z, a}\, S_a(z) = 1 - \text{energy inside}.
-# $$
+# $$\begin{aligned}
+#   S_a(z) &= \frac{\sum_{p \notin J_a} d_a(p)}{\sum_p d_a(p)}, \\
+#   R_S &= \mathbb E_{z, a}\, S_a(z) = 1 - \text{energy inside}.
+# \end{aligned}$$
 #
 # A generator that scales every change by the same factor $c$ leaves $S_a$ where it was,
 # where eq. 2 falls by $c^2$. $R_S$ lies between 0 and 1 (about 0.8 without any penalty), so
@@ -871,10 +871,11 @@ share_rows = [[variant, f"{p['images']:,}", f"{p['fid']:.1f}", f"{p['distortion'
               for variant, curve in branches for p in curve["points"]]
 share_rows.append(["training images", "-", "-", "-", "-", f"{sky_data['mean_var']:.4f}",
                    f"≥ {sky_data['needed_leak']:.2f}", f"{sky_data['mean_rho2']:.2f}", "-"])
-plotting.show_table(["branch", "images", "FID", "distortion", "energy inside", "V", "λ", "ρ²",
-                     "classes never drawn"], share_rows,
+plotting.show_table(["branch", "images", "FID", "dist.", "inside", "V", "λ", "ρ²", "lost"],
+                    share_rows,
                     caption="skylines, from the transfer, 28 minutes on one core each "
-                            "(data/studies/skylines32-share)")
+                            "(data/studies/skylines32-share); dist.: distortion; inside: "
+                            "energy inside; lost: classes never drawn")
 last = {v: c["points"][-1] for v, c in branches}
 zero = last["lambda_D 0"]
 print("at each branch's last checkpoint, against no penalty's last "
@@ -926,13 +927,14 @@ plotting.show(fig)
 # %%
 ramp = results.recipe_study("skylines32-share-ramp")
 plotting.show_table(
-    ["branch", "images", "FID", "distortion", "energy inside", "V", "λ", "ρ²", "never drawn"],
+    ["branch", "images", "FID", "dist.", "inside", "V", "λ", "ρ²", "lost"],
     [[variant, f"{p['images']:,}", f"{p['fid']:.1f}", f"{p['distortion']:.4f}",
       f"{p['energy_inside']:.2f}", f"{p['block_variance']:.4f}", f"{p['relative_leak']:.2f}",
-      f"{p['block_rho2']:.2f}", ", ".join(p["never_drawn"]) or "none"]
+      f"{p['block_rho2']:.2f}", len(p["never_drawn"])]
      for variant, curve in ramp["variants"].items() for p in curve["points"]],
     caption="skylines, from the share-1 branch at 110,400 images (data/studies/"
-            "skylines32-share-ramp); the first row of each branch is that start")
+            "skylines32-share-ramp); the first row of each branch is that start; columns as "
+            "above")
 kept, raised = (ramp["variants"][v]["points"][-1] for v in ("share 1", "share 3"))
 print(f"share 3 against share 1 at the end: distortion cut "
       f"{kept['distortion'] / raised['distortion']:.2f}x at {raised['fid'] / kept['fid']:.2f}x "
