@@ -58,8 +58,7 @@ def measure_run(name: str, num: int, seed: int) -> dict:
     row = runs.summary(name)
     started = time.monotonic()
     out = consistency(runs.load(name), num, seed=seed, batch=16)
-    return {"dataset": row["dataset"], "lambda_D": row["lambda_D"],
-            "distortion_mode": row["distortion_mode"], "images": row["images"],
+    return {"dataset": row["dataset"], "lambda_D": row["lambda_D"], "images": row["images"],
             "distortion": row.get("distortion"), "fid": row.get("fid"),
             "wall_s": round(time.monotonic() - started, 1), **_rounded(out)}
 

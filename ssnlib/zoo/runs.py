@@ -51,8 +51,7 @@ def ledger(name: str, directory: str | Path | None = None) -> dict:
 
 
 def summary(name: str, directory: str | Path | None = None) -> dict:
-    """Where run ``name`` stands: its architecture, dataset, lambda_D and the distortion
-    penalty's mode (from its config),
+    """Where run ``name`` stands: its architecture, dataset and lambda_D (from its config),
     images seen, installments, CPU/GPU wall time, the scores
     measured after its newest installment (``fid``, ``kid``, ``precision``, ``recall``; its
     attribute shares as ``attributes`` where measured) and,
@@ -64,7 +63,6 @@ def summary(name: str, directory: str | Path | None = None) -> dict:
     cfg = yaml.safe_load((runs_dir(directory) / name / "config.yaml").read_text())
     return {"name": name, "arch": cfg["model"]["arch"], "dataset": cfg["data"]["name"],
             "lambda_D": float(cfg.get("reg", {}).get("distortion_weight", 0)),
-            "distortion_mode": cfg.get("reg", {}).get("distortion_mode", "outside"),
             "images": parts[-1]["images_after"], "installments": len(parts),
             "wall_time_s": sum(p["wall_time_s"] for p in parts),
             "devices": sorted({p["device"] for p in parts}),
