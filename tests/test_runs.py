@@ -1,6 +1,8 @@
 """Zoo runs trained in installments, as the chapters read them (ssnlib.zoo.runs)."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -24,6 +26,33 @@ def test_committed_runs_load_and_summarise():
         assert not G.training and not any(p.requires_grad for p in G.parameters())
         with torch.no_grad():
             assert G(G.sample_z(1, torch.Generator().manual_seed(0))).shape[-1] == 32
+
+
+def _printed_as(cell: str, value: float) -> bool:
+    """Whether ``cell`` is ``value`` rounded to the digits it shows."""
+    digits = len(cell.split(".")[1]) if "." in cell else 0
+    return abs(float(cell) - value) <= 0.5 * 10 ** -digits + 1e-12
+
+
+def test_the_readme_table_of_runs_is_their_ledgers():
+    """The README's "where they stand" table: one row per committed run, every figure the
+    newest installment's, so no figure there outlives the run it describes."""
+    lines = (Path(__file__).resolve().parents[1] / "README.md").read_text().splitlines()
+    head = lines.index("| Run | Images | Domain FID | Precision | Recall | Coverage | Distortion |")
+    rows = {}
+    for line in lines[head + 2:]:
+        if not line.startswith("| `"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[re.match(r"`([^`]+)`", cells[0]).group(1)] = cells[1:]
+    assert sorted(rows) == COMMITTED
+    for name, (images, fid, *scores) in rows.items():
+        s = runs.summary(name)
+        assert int(images.replace(" ", "")) == s["images"], name
+        assert _printed_as(fid.split()[0], s["fid"]), (name, fid, s["fid"])
+        for cell, key in zip(scores, ("precision", "recall", "coverage", "distortion"),
+                             strict=True):
+            assert _printed_as(cell, s[key]) if cell else key not in s, (name, key, cell)
 
 
 def test_missing_and_broken_runs_are_clear_errors(tmp_path):
