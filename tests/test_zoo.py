@@ -185,16 +185,17 @@ def test_the_committed_share_study_compares_like_with_like():
     study = results.recipe_study("skylines32-share")
     budget = ("--minutes 28", "--every 60000", "--num 10000", "--resampling 500",
               "--recipe configs/zoo/v3/skylines32-ssn-ld100.yaml")
-    for command in [study["command"], *(e["command"] for e in study.get("extensions", []))]:
-        assert all(b in command for b in budget), command
+    ramp = results.recipe_study("skylines32-share-ramp")           # branched from share 1
+    for s in (study, ramp):
+        for command in [s["command"], *(e["command"] for e in s.get("extensions", []))]:
+            assert all(b in command for b in budget), command
     assert {"outside 100", "lambda_D 0", "share 1"} <= set(study["variants"])
     for curve in study["variants"].values():
         assert [p["images"] for p in curve["points"]][0] == 60000
         for p in curve["points"]:
             assert p["fid"] > 0 and 0 <= p["energy_inside"] <= 1 and p["block_variance"] > 0
             assert isinstance(p["never_drawn"], list)
-    ramp = results.recipe_study("skylines32-share-ramp")           # branched from share 1
-    assert set(ramp["variants"]) == {"share 1", "share 3"}
+    assert set(ramp["variants"]) == {"share 1", "share 3", "outside 20", "outside 100"}
     start = study["variants"]["share 1"]["points"][-1]
     for curve in ramp["variants"].values():
         opening = curve["points"][0]
