@@ -944,14 +944,14 @@ plotting.show(fig)
 # %%
 ramp = results.recipe_study("skylines32-share-ramp")
 plotting.show_table(
-    ["branch", "images", "FID", "dist.", "inside", "V", "λ", "ρ²", "lost"],
+    ["branch", "images", "FID", "dist.", "inside", "V", "λ", "lost"],
     [[variant, f"{p['images']:,}", f"{p['fid']:.1f}", f"{p['distortion']:.4f}",
       f"{p['energy_inside']:.2f}", f"{p['block_variance']:.4f}", f"{p['relative_leak']:.2f}",
-      f"{p['block_rho2']:.2f}", len(p["never_drawn"])]
+      len(p["never_drawn"])]
      for variant, curve in ramp["variants"].items() for p in curve["points"]],
     caption="skylines, from the share-1 branch at 110,400 images (data/studies/"
             "skylines32-share-ramp); the first row of each branch is that start; columns as "
-            "above")
+            "above, without ρ²")
 lost = {v: sorted({c for p in curve["points"] for c in p["never_drawn"]})
         for v, curve in ramp["variants"].items()}
 print("classes never drawn at any checkpoint:",
