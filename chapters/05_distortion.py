@@ -867,7 +867,7 @@ plotting.show(fig)
 #
 # A generator that scales every change by the same factor $c$ leaves $S_a$ where it was,
 # where eq. 2 falls by $c^2$. $R_S$ lies between 0 and 1 (about 0.8 without any penalty), so
-# its weight has its own scale. `tools/recipe_study.py` trained seven branches from the
+# its weight has its own scale. `tools/recipe_study.py` trained eight branches from the
 # skylines transfer, the $\lambda_D = 100$ run's own start, for 28 minutes on one core each:
 # no penalty, eq. 2 at 20, 40 and 100, and the share at 1, 2, 3 and 5. Eq. 2's 20 and 40
 # start at about the penalty of the share's 1 and 2 (the unregularised model's distortion,
