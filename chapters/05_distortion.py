@@ -500,8 +500,8 @@ for r in v3:
     print(f"  {r['name']}: {', '.join(steps)}")
 print("lambda_D 100 against its lambda_D 0 twin where both stopped (images within 2 %): "
       "distortion cut at FID ratio")
-for zero in ("faces32-ssn-ld0", "faces32-ssn-ld0-seed1", "skylines32-ssn-ld0",
-             "skylines32-ssn-ld0-seed1"):
+for zero in [f"{d}32-ssn-ld0{seed}" for d in sorted({r["dataset"] for r in v3})
+             for seed in results.V3_SEEDS]:                  # each seed's lambda_D twins
     hundred, pairs = zero.replace("ld0", "ld100"), []
     for p in runs.ledger(hundred)["installments"]:
         a = [q["scores"] for q in runs.ledger(zero)["installments"]
@@ -792,7 +792,7 @@ plotting.show_table(["run", "images", "distortion", "V (block variance)", "L (le
 print(f"bound holds for {min(m['holds'] for m in measured.values()):.1%} of pairs or more "
       f"in every run; Efron-Stein sum (L + own) / V at least "
       f"{min(m['efron_stein'] for m in measured.values()):.2f} (theory: at least 1)")
-for dataset, seed in [(d, s) for d in study["data"] for s in ("", "-seed1")]:
+for dataset, seed in [(d, s) for d in study["data"] for s in results.V3_SEEDS]:
     pair = [measured[f"{dataset}32-ssn-ld{ld}{seed}"] for ld in (0, 100)]
     cut = {k: pair[0][k] / pair[1][k] for k in ("mean_abs_leak", "mean_var", "mean_leak")}
     print(f"{dataset}{seed}, lambda_D 0 -> 100: leak L cut {cut['mean_abs_leak']:.1f}x = "
