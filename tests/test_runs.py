@@ -28,6 +28,19 @@ def test_committed_runs_load_and_summarise():
             assert G(G.sample_z(1, torch.Generator().manual_seed(0))).shape[-1] == 32
 
 
+def test_a_run_folder_names_its_generator_for_every_command():
+    """``ssn sample --ckpt data/runs/NAME`` (any load_any source) is the run's newest EMA
+    generator, not a broken zoo export: a run's ledger is a manifest.json too."""
+    from ssnlib.zoo import load_any
+
+    name = COMMITTED[0]
+    z = runs.load(name).sample_z(2, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = runs.load(name)(z, noise="const")
+        for source in (runs.runs_dir() / name, runs.runs_dir() / name / runs.STATE):
+            assert torch.equal(load_any(source)(z, noise="const"), expected)
+
+
 def _printed_as(cell: str, value: float) -> bool:
     """Whether ``cell`` is ``value`` rounded to the digits it shows."""
     digits = len(cell.split(".")[1]) if "." in cell else 0

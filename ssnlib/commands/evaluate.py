@@ -19,12 +19,12 @@ from ssnlib.errors import InputError
 from ssnlib.metrics.evaluate import FEATURES, METRICS, evaluate
 from ssnlib.utils import environment_report, get_device
 from ssnlib.zoo import load, load_eval_generator, record_metrics
+from ssnlib.zoo.load import SOURCES
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("generator")
-    src.add_argument("--ckpt", help="a zoo name, an exported model folder, a checkpoint file "
-                     "or a run folder (its latest checkpoint)")
+    src.add_argument("--ckpt", help=SOURCES)
     src.add_argument("--net", choices=("ema", "g"), default="ema", help="with --ckpt")
     src.add_argument("--arch", help="stylegan2, ssn or spade (without --ckpt)")
     src.add_argument("--config", help="named config, e.g. tiny, small (without --ckpt)")

@@ -35,6 +35,7 @@ from ssnlib.resample.render import difference, heatmap, resample_figure
 from ssnlib.resample.select import selected_indices, selection_mask
 from ssnlib.utils import get_device, to_uint8
 from ssnlib.zoo import load_any
+from ssnlib.zoo.load import SOURCES
 
 
 def parse_blocks(spec: str) -> list:
@@ -75,8 +76,7 @@ def _generator(args):
 
 def _add_arguments(parser) -> None:
     model = parser.add_argument_group("model")
-    model.add_argument("--ckpt", default="", help="a zoo name, an exported model folder, a "
-                       "checkpoint file or a run folder (its latest checkpoint)")
+    model.add_argument("--ckpt", default="", help=SOURCES)
     model.add_argument("--net", choices=("ema", "g"), default="ema",
                        help="with --ckpt: EMA generator (default) or the raw trained one")
     model.add_argument("--arch", default="ssn", help="without --ckpt: untrained arch")

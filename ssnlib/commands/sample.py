@@ -12,14 +12,14 @@ from ssnlib.train.checkpoint import atomic_write
 from ssnlib.train.sample import parse_seeds, sample_images
 from ssnlib.utils import get_device, image_grid
 from ssnlib.zoo import load_any
+from ssnlib.zoo.load import SOURCES
 
 IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 def add_sample_command(parser):
     """`ssn sample --ckpt SOURCE --seeds 0-15 --out grid.png`."""
-    parser.add_argument("--ckpt", required=True, help="a zoo name, an exported model folder, a "
-                        "checkpoint file or a run folder (its latest checkpoint)")
+    parser.add_argument("--ckpt", required=True, help=SOURCES)
     parser.add_argument("--seeds", default="0-15", help="seed list, e.g. 0-15 or 1,4,9-12")
     parser.add_argument("--out", default="samples.png", help="PNG grid to write")
     parser.add_argument("--net", choices=("ema", "g"), default="ema",

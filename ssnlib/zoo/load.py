@@ -4,7 +4,8 @@ A *source* is any of
 
 * a zoo name (``faces32-ssn-ld100``, see :func:`ssnlib.zoo.names`);
 * an exported model folder (one holding ``manifest.json``, written by ``ssn export``);
-* a training checkpoint file (``ckpt-*.pt``) or a run folder (its latest checkpoint).
+* a run trained in installments (``data/runs/NAME``: ``state.pt`` beside its ledger);
+* a training checkpoint file (``ckpt-*.pt``) or a training run folder (its latest checkpoint).
 
 :func:`load_any` tells them apart and returns the generator in eval mode without gradients.
 :func:`load_eval_generator` adds the evaluation-only way: an architecture, a named config and a
@@ -21,6 +22,10 @@ from ssnlib.errors import InputError, MissingFileError
 from ssnlib.safeload import load_state, safetensors_load
 from ssnlib.train.sample import load_generator
 from ssnlib.zoo.pretrained import MANIFEST, load, names
+from ssnlib.zoo.runs import STATE
+
+SOURCES = ("a zoo name, an exported model folder, a zoo run in installments (data/runs/NAME), "
+           "a checkpoint file or a training run folder (its latest checkpoint)")
 
 
 def load_any(source: str | Path, net: str = "ema",
@@ -28,6 +33,8 @@ def load_any(source: str | Path, net: str = "ema",
     """The generator named by ``source`` (see the module docstring). ``net`` picks a training
     checkpoint's ``ema`` (default) or raw ``g`` generator; zoo models hold only the EMA one."""
     path = Path(source)
+    if (path / STATE).is_file():                # an installment run: its ledger is no export's
+        return load_generator(path / STATE, net=net, device=device)
     if (path / MANIFEST).is_file():
         return load(path.name, device, directory=path.parent)
     if not path.exists() and str(source) in names():
