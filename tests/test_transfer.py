@@ -274,6 +274,20 @@ def test_transfer_from_rosinality_and_training_checkpoints(tmp_path, capsys):
     run.close()
 
 
+def test_transfer_from_a_zoo_run_folder_takes_its_state(tmp_path, capsys):
+    """``ssn transfer data/runs/faces32-stylegan2 OUT`` reads the run's state.pt, D included,
+    as tools/installment.py's ``transfer`` does; its ledger is not an export's manifest."""
+    from ssnlib.zoo import runs
+
+    folder = runs.runs_dir() / "faces32-stylegan2"
+    rc, text, _ = transfer_cli(capsys, folder, tmp_path / "a.pt")
+    assert rc == 0 and "discriminator: copied" in text
+    rc, _, _ = transfer_cli(capsys, folder / runs.STATE, tmp_path / "b.pt")
+    a, b = safe_load(tmp_path / "a.pt"), safe_load(tmp_path / "b.pt")
+    assert rc == 0 and a["G"].keys() == b["G"].keys()
+    assert all(torch.equal(a[net][k], b[net][k]) for net in ("G", "D") for k in a[net])
+
+
 def test_init_of_another_width_names_key(tmp_path, capsys):
     out = tmp_path / "init.pt"
     transfer_cli(capsys, SHIPPED_STYLEGAN2[0], out)

@@ -6,7 +6,8 @@ The paper's protocol (section 3.4) in two commands::
     ssn train --config configs/zoo/faces32.yaml model.init=runs/faces32-ssn.init.pt
 
 SRC is a zoo name or exported folder (generator only: D starts fresh), one of our training
-checkpoints or run folders of a ``stylegan2`` run (G_ema and D), or a rosinality/stylegan2-pytorch
+checkpoints or run folders of a ``stylegan2`` run, or a zoo run in installments
+(``data/runs/faces32-stylegan2``: its ``state.pt``) (G_ema and D), or a rosinality/stylegan2-pytorch
 ``.pt`` (g_ema and, when present, d). Every ``.pt`` is read with ``weights_only=True``.
 """
 
@@ -30,6 +31,7 @@ from ssnlib.transfer import (
 )
 from ssnlib.zoo import load_any
 from ssnlib.zoo.pretrained import MANIFEST
+from ssnlib.zoo.runs import STATE
 
 
 def _from_training_checkpoint(path: Path, state: dict):
@@ -46,7 +48,9 @@ def _from_training_checkpoint(path: Path, state: dict):
 def load_source(src: str):
     """(StyleGAN2 generator, discriminator or None) named by ``src`` (see the module doc)."""
     path = Path(src)
-    if path.is_dir() and not (path / MANIFEST).is_file():
+    if (path / STATE).is_file():
+        path = path / STATE                                   # a zoo run in installments
+    elif path.is_dir() and not (path / MANIFEST).is_file():
         path = resolve_checkpoint(path)                       # a run folder: its latest
     if path.is_file():
         state = safe_load(path)
@@ -63,7 +67,8 @@ def load_source(src: str):
 def add_transfer_command(parser):
     """`ssn transfer SRC OUT [--grid H W]`."""
     parser.add_argument("src", metavar="SRC", help="a zoo name or exported folder, a stylegan2 "
-                        "training checkpoint or run folder, or a rosinality .pt")
+                        "training checkpoint or run folder, a zoo run (data/runs/NAME), or a "
+                        "rosinality .pt")
     parser.add_argument("out", metavar="OUT", help="the file to write; train from it with "
                         "`ssn train ... model.init=OUT`")
     parser.add_argument("--grid", type=int, nargs=2, default=(4, 4), metavar=("H", "W"),
