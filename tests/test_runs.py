@@ -28,6 +28,23 @@ def test_committed_runs_load_and_summarise():
             assert G(G.sample_z(1, torch.Generator().manual_seed(0))).shape[-1] == 32
 
 
+def test_a_runs_history_is_its_ledger_from_its_start():
+    for name in COMMITTED:
+        book, points = runs.ledger(name), runs.history(name)
+        parts = [p for p in book["installments"] if "images_after" in p]
+        start = book.get("transfer")
+        assert len(points) == len(parts) + bool(start)
+        assert points[-1]["fid"] == runs.summary(name)["fid"]
+        assert [p["images"] for p in points[bool(start):]] == [p["images_after"] for p in parts]
+        totals = [p["total_images"] for p in points]
+        assert totals == sorted(set(totals))                  # strictly increasing
+        if start:                                             # the StyleGAN2 at the transfer
+            source = [p for p in runs.history(start["from"])
+                      if p["total_images"] == start["images"]]
+            assert points[0]["images"] == 0 and points[0]["total_images"] == start["images"]
+            assert source and source[0]["fid"] == points[0]["fid"]
+
+
 def test_a_run_folder_names_its_generator_for_every_command():
     """``ssn sample --ckpt data/runs/NAME`` (any load_any source) is the run's newest EMA
     generator, not a broken zoo export: a run's ledger is a manifest.json too."""

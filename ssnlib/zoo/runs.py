@@ -7,6 +7,7 @@ scores measured after it. The chapters read them here:
     from ssnlib.zoo import runs
     G = runs.load("faces32-ssn-ld100")       # the EMA generator of the newest installment
     runs.summary("faces32-ssn-ld100")        # images seen, installments, newest scores
+    runs.history("faces32-ssn-ld100")        # the scores after each installment
 """
 
 from __future__ import annotations
@@ -69,6 +70,20 @@ def summary(name: str, directory: str | Path | None = None) -> dict:
             "transfer": {k: book["transfer"][k] for k in ("from", "images")}
             if "transfer" in book else None, **parts[-1].get("scores", {}),
             **({"attributes": parts[-1]["attributes"]} if "attributes" in parts[-1] else {})}
+
+
+def history(name: str, directory: str | Path | None = None) -> list[dict]:
+    """Run ``name``'s scores after each installment, oldest first: ``images`` (seen by this
+    run), ``total_images`` (plus those of the StyleGAN2 it was transferred from) and the
+    scores. A run started by transfer begins with its start: ``images`` 0, the StyleGAN2's
+    scores at the transfer."""
+    book = ledger(name, directory)
+    start = book.get("transfer")
+    offset = start["images"] if start else 0
+    points = [{"images": 0, **start["scores"]}] if start else []
+    points += [{"images": p["images_after"], **p["scores"]}
+               for p in book["installments"] if "images_after" in p]
+    return [{**p, "total_images": p["images"] + offset} for p in points]
 
 
 def load(name: str, device: torch.device | str = "cpu",
