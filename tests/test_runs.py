@@ -28,6 +28,20 @@ def test_committed_runs_load_and_summarise():
             assert G(G.sample_z(1, torch.Generator().manual_seed(0))).shape[-1] == 32
 
 
+def test_a_run_folder_exports_to_the_zoo(tmp_path):
+    """``ssn export --ckpt data/runs/NAME`` (how a run becomes a zoo model, README) reads its
+    state.pt; the exported float32 model draws what the run draws."""
+    from ssnlib import zoo
+
+    name = COMMITTED[0]
+    folder = zoo.export(runs.runs_dir() / name, "exported", out=tmp_path, dtype="fp32")
+    assert zoo.names(tmp_path) == ["exported"] and folder == tmp_path / "exported"
+    G, H = runs.load(name), zoo.load_any(folder)
+    z = G.sample_z(2, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(H(z, noise="const"), G(z, noise="const"))
+
+
 def test_a_runs_history_is_its_ledger_from_its_start():
     for name in COMMITTED:
         book, points = runs.ledger(name), runs.history(name)

@@ -30,8 +30,7 @@ from ssnlib.transfer import (
     stylegan2_to_ssn,
 )
 from ssnlib.zoo import load_any
-from ssnlib.zoo.pretrained import MANIFEST
-from ssnlib.zoo.runs import STATE
+from ssnlib.zoo.pretrained import is_export
 
 
 def _from_training_checkpoint(path: Path, state: dict):
@@ -48,9 +47,7 @@ def _from_training_checkpoint(path: Path, state: dict):
 def load_source(src: str):
     """(StyleGAN2 generator, discriminator or None) named by ``src`` (see the module doc)."""
     path = Path(src)
-    if (path / STATE).is_file():
-        path = path / STATE                                   # a zoo run in installments
-    elif path.is_dir() and not (path / MANIFEST).is_file():
+    if path.is_dir() and not is_export(path):
         path = resolve_checkpoint(path)                       # a run folder: its latest
     if path.is_file():
         state = safe_load(path)

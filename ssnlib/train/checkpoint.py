@@ -24,6 +24,7 @@ from ssnlib.safeload import torch_load
 
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
 CKPT_KEYS = {"config", "step", "G", "G_ema"}        # what every training checkpoint holds
+RUN_STATE = "state.pt"      # a run trained in installments (data/runs/NAME) keeps one state file
 
 
 def checkpoint_name(step: int) -> str:
@@ -102,13 +103,15 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 def resolve_checkpoint(spec: str | Path) -> Path:
-    """A run folder (its latest checkpoint) or a checkpoint file; ``resume=auto`` is
-    :func:`newest_loadable`'s."""
+    """A run folder (its latest checkpoint, else its installment state ``state.pt``) or a
+    checkpoint file; ``resume=auto`` is :func:`newest_loadable`'s."""
     path = Path(spec)
     if path.is_dir():
-        latest = latest_checkpoint(path)
+        latest = latest_checkpoint(path) or (path / RUN_STATE if (path / RUN_STATE).is_file()
+                                             else None)
         if latest is None:
-            raise MissingFileError(f"{path}: no checkpoint (ckpt-*.pt) in this folder")
+            raise MissingFileError(f"{path}: no checkpoint (ckpt-*.pt or {RUN_STATE}) in this "
+                                   f"folder")
         return latest
     if not path.is_file():
         raise MissingFileError(f"{path}: no such checkpoint file or run folder")

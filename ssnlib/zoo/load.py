@@ -21,8 +21,7 @@ import torch
 from ssnlib.errors import InputError, MissingFileError
 from ssnlib.safeload import load_state, safetensors_load
 from ssnlib.train.sample import load_generator
-from ssnlib.zoo.pretrained import MANIFEST, load, names
-from ssnlib.zoo.runs import STATE
+from ssnlib.zoo.pretrained import is_export, load, names
 
 SOURCES = ("a zoo name, an exported model folder, a zoo run in installments (data/runs/NAME), "
            "a checkpoint file or a training run folder (its latest checkpoint)")
@@ -33,9 +32,7 @@ def load_any(source: str | Path, net: str = "ema",
     """The generator named by ``source`` (see the module docstring). ``net`` picks a training
     checkpoint's ``ema`` (default) or raw ``g`` generator; zoo models hold only the EMA one."""
     path = Path(source)
-    if (path / STATE).is_file():                # an installment run: its ledger is no export's
-        return load_generator(path / STATE, net=net, device=device)
-    if (path / MANIFEST).is_file():
+    if is_export(path):
         return load(path.name, device, directory=path.parent)
     if not path.exists() and str(source) in names():
         return load(str(source), device)

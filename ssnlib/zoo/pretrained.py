@@ -28,6 +28,7 @@ from PIL import Image
 
 from ssnlib.errors import CheckpointError, InputError, MissingFileError
 from ssnlib.safeload import load_state, safetensors_load
+from ssnlib.train.checkpoint import RUN_STATE
 
 ZOO_DIR = Path(__file__).resolve().parents[2] / "data" / "checkpoints"
 WEIGHTS, MANIFEST, CONFIG, REFERENCE = ("generator.safetensors", "manifest.json", "config.yaml",
@@ -50,6 +51,13 @@ def names(directory: str | Path | None = None) -> list[str]:
     """The shipped models: every sub-folder with a manifest, sorted."""
     root = zoo_dir(directory)
     return sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}")) if root.is_dir() else []
+
+
+def is_export(path: str | Path) -> bool:
+    """Whether ``path`` is an exported model folder; a run trained in installments has a
+    ``manifest.json`` too (its ledger), beside its training state."""
+    path = Path(path)
+    return (path / MANIFEST).is_file() and not (path / RUN_STATE).is_file()
 
 
 def model_dir(name: str, directory: str | Path | None = None) -> Path:

@@ -20,10 +20,11 @@ import torch
 import yaml
 
 from ssnlib.errors import InputError, MissingFileError
+from ssnlib.train.checkpoint import RUN_STATE
 from ssnlib.train.sample import load_generator
 
 RUNS_DIR = Path(__file__).resolve().parents[2] / "data" / "runs"
-STATE, LEDGER = "state.pt", "manifest.json"
+STATE, LEDGER = RUN_STATE, "manifest.json"
 
 
 def runs_dir(directory: str | Path | None = None) -> Path:
