@@ -269,4 +269,5 @@ def test_eval_command_loads_a_training_checkpoint(tmp_path):
 
 def test_eval_command_names_a_missing_checkpoint(tmp_path, capsys):
     assert cli_main(["eval", "--ckpt", str(tmp_path), "--metrics", "distortion"]) == 2
-    assert f"{tmp_path}: no checkpoint (ckpt-*.pt or state.pt) in this folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: no checkpoint (ckpt-*.pt or state.pt) in this folder" in err
