@@ -565,17 +565,17 @@ plotting.show_table(["target", "run", "measured", "met"],
 # installment, moves $\lambda_D = 100$'s FID far more than its leak. The faces target, a 5
 # times cut at 1.3 times the FID, is open on both seeds.
 #
-# The skylines pair has a second seed as well, with three installments (bf16, where seed
-# 0's first was float32), each stopped at seed 0's installment's images (261k, 547k and 736k
-# in the lists above). At 261k its $\lambda_D = 0$ scored FID 6.0, lower than any skyline run at any
-# installment before it, while its $\lambda_D = 100$ twin cut the distortion 7.95 times at
-# 7.10 times that FID (42.5) and, like seed 0's, stopped drawing nights (the next section
-# counts them). At 547k $\lambda_D = 100$ drew sunsets again and its FID fell to 19.0, but
-# its leak rose from 0.0079 to 0.0128, while $\lambda_D = 0$'s FID rose to 7.4: the pair
-# cut 4.41 times at 2.55 times the FID. At 736k both moved little ($\lambda_D = 100$ FID
-# 18.0 and leak 0.0125, $\lambda_D = 0$ 7.0 and 0.0597): 4.78 times at 2.58 times. Both
-# skyline seeds miss the FID target by far, and the second, drawing more kinds of skyline
-# than at 261k, misses the cut as well.
+# The skylines pair has a second seed as well, with three installments (bf16, where seed 0's
+# first was float32), each stopped at seed 0's installment's images (261k, 547k and 736k in
+# the lists above). At 261k its $\lambda_D = 0$ scored FID 6.0, lower than any skyline run
+# at any installment before it, while its $\lambda_D = 100$ twin cut the distortion 7.95
+# times at 7.10 times that FID (42.5) and, like seed 0's, stopped drawing nights (the next
+# section counts them). At 547k $\lambda_D = 100$ drew sunsets again and its FID fell to
+# 19.0, but its leak rose from 0.0079 to 0.0128, while $\lambda_D = 0$'s FID rose to 7.4:
+# the pair cut 4.41 times at 2.55 times the FID. At 736k both moved little
+# ($\lambda_D = 100$ FID 18.0 and leak 0.0125, $\lambda_D = 0$ 7.0 and 0.0597): 4.78 times
+# at 2.58 times. Both skyline seeds miss the FID target by far, and the second, drawing more
+# kinds of skyline than at 261k, misses the cut as well.
 
 # %% [markdown]
 # ### Looking like the data, and covering it
