@@ -107,8 +107,9 @@ def resolve_checkpoint(spec: str | Path) -> Path:
     checkpoint file; ``resume=auto`` is :func:`newest_loadable`'s."""
     path = Path(spec)
     if path.is_dir():
-        latest = latest_checkpoint(path) or (path / RUN_STATE if (path / RUN_STATE).is_file()
-                                             else None)
+        latest = latest_checkpoint(path)
+        if latest is None and (path / RUN_STATE).is_file():
+            latest = path / RUN_STATE
         if latest is None:
             raise MissingFileError(f"{path}: no checkpoint (ckpt-*.pt or {RUN_STATE}) in this "
                                    f"folder")
