@@ -174,7 +174,7 @@ def test_a_first_installment_needs_a_config(tmp_path):
 @pytest.mark.slow
 def test_the_recipe_study_scores_every_checkpoint_of_every_variant(tmp_path):
     """tools/recipe_study.py on a tiny recipe: two variants, a checkpoint every 8 images, each
-    scored; the manifest holds both curves with images and training seconds rising."""
+    scored; the manifest holds both curves with images rising, training seconds never falling."""
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(TINY)
     out = tmp_path / "study"
@@ -190,7 +190,8 @@ def test_the_recipe_study_scores_every_checkpoint_of_every_variant(tmp_path):
     for curve in manifest["variants"].values():
         points = curve["points"]
         assert [p["images"] for p in points] == [8, 16]
-        assert points[0]["train_s"] < points[1]["train_s"] and points[1]["fid"] > 0
+        # cumulative training seconds, rounded to 0.1 s: 8 tiny images may add less than that
+        assert points[0]["train_s"] <= points[1]["train_s"] and points[1]["fid"] > 0
         assert 0 <= points[1]["coverage"] <= 1 and points[1]["radius_ratio"] > 0
     assert manifest["variants"]["lr"]["overrides"] == ["optim.g_lr=0.001", "optim.d_lr=0.001"]
     assert (out / "curves.png").stat().st_size > 1000
