@@ -202,3 +202,30 @@ def test_the_committed_share_study_compares_like_with_like():
         assert opening["train_s"] == 0 and opening["images"] == start["images"]
         assert opening["fid"] == start["fid"] and opening["distortion"] == start["distortion"]
     assert results.recipe_study("no-such-study") == {}
+
+
+def test_the_committed_path_length_study_varies_only_its_two_weights():
+    """data/studies/faces32-ssn-path-length, which chapter 5 reads: four branches of one
+    command from the faces transfer (the same recipe, minutes, checkpoints and scores), a
+    2 x 2 of the path-length weight (0, the zoo's; 2, the paper's) and lambda_D (0, 100),
+    every checkpoint scored on what the chapter prints, and at least two checkpoints that
+    all four share, so their curves compare at equal images."""
+    study = results.recipe_study("faces32-ssn-path-length")
+    for part in ("--minutes 45", "--every 60000", "--num 10000", "--resampling 1000",
+                 "--recipe configs/zoo/v3/faces32-ssn-ld100.yaml"):
+        assert part in study["command"]
+    assert study["start"] is None                   # from the recipe's init: the transfer
+    weights = {}
+    for name, curve in study["variants"].items():
+        set_ = dict(o.split("=", 1) for o in curve["overrides"])
+        assert set(set_) <= {"precision", "reg.pl_weight", "reg.distortion_weight"}, name
+        key = (float(set_.get("reg.pl_weight", 0)), float(set_.get("reg.distortion_weight",
+                                                                   100)))
+        assert f"path length {key[0]:g}" in name and f"lambda_D {key[1]:g}" in name
+        weights[key] = curve
+        for p in curve["points"]:
+            assert p["fid"] > 0 and p["distortion"] > 0 and 0 <= p["energy_inside"] <= 1
+            assert p["images"] % 60000 == 0 or p is curve["points"][-1]
+    assert set(weights) == {(0, 0), (0, 100), (2, 0), (2, 100)}
+    shared = set.intersection(*({p["images"] for p in c["points"]} for c in weights.values()))
+    assert {60000, 120000} <= shared
