@@ -1065,8 +1065,6 @@ plotting.show(fig)
 # 120,000 images.
 
 # %%
-import json
-
 pl_study = results.recipe_study("faces32-ssn-path-length")
 
 
@@ -1086,10 +1084,6 @@ plotting.show_table(["path len.", "λ_D", "images", "FID", "prec.", "cov.", "dis
                     caption="faces, from the transfer, 45 minutes on one core each "
                             "(data/studies/faces32-ssn-path-length); λ: relative leak; lost: "
                             "classes never drawn")
-ppl_120k = {}                           # ssn eval --metrics ppl at 120,000 images
-for f in sorted((results.STUDIES / "faces32-ssn-path-length" / "ppl-120000").glob("*.json")):
-    lam, pl = map(float, re.findall(r"\d+", f.stem))   # lambda-d-100--path-length-2.json
-    ppl_120k[pl, lam] = json.loads(f.read_text())["metrics"]["ppl"]["ppl"]
 shared = sorted(set.intersection(*({p["images"] for p in pts} for pts in pl_curves.values())))
 print("lambda_D 100 against lambda_D 0, at the images both reached: distortion cut, "
       "FID ratio")
@@ -1116,6 +1110,12 @@ fig.legend(*fx.get_legend_handles_labels(), loc="outside lower center", ncols=2)
 plotting.show(fig)
 
 # %%
+import json
+
+ppl_120k = {}                           # ssn eval --metrics ppl at 120,000 images
+for f in sorted((results.STUDIES / "faces32-ssn-path-length" / "ppl-120000").glob("*.json")):
+    lam, pl = map(float, re.findall(r"\d+", f.stem))   # lambda-d-100--path-length-2.json
+    ppl_120k[pl, lam] = json.loads(f.read_text())["metrics"]["ppl"]["ppl"]
 print("per branch: images per second of training (its last checkpoint), PPL at 120,000 images")
 for (pl, lam), pts in sorted(pl_curves.items()):
     print(f"  lambda_D {lam:3g}, path length {pl:g}: "
@@ -1127,7 +1127,8 @@ print("path length 2 against 0 at 120,000 images, distortion cut: "
 
 # %% [markdown]
 # The regulariser does its own job: at 120,000 images it nearly halves the PPL at
-# $\lambda_D = 0$ and lowers it at 100, for about an eighth fewer images per second. It also
+# $\lambda_D = 0$ and lowers it at 100, for about an eighth fewer images per second (the
+# pairs with and without it trained one after the other, on the same machine). It also
 # lowers the distortion of both, which eq. 2 does not ask it to: $\lambda_D = 0$ leaks 1.40
 # times less with it, at about the same FID. But it does not change the trade-off that the
 # targets measure. Between the twins of each setting, at 60,000 and 120,000 images,
