@@ -1075,6 +1075,7 @@ def pl_and_lambda(variant: str) -> tuple[float, float]:
 
 
 pl_curves = {pl_and_lambda(v): c["points"] for v, c in pl_study["variants"].items()}
+pl_at = {key: {p["images"]: p for p in pts} for key, pts in pl_curves.items()}  # by images
 pl_rows = [[f"{pl:g}", f"{lam:g}", f"{p['images']:,}", f"{p['fid']:.1f}",
             f"{p['precision']:.2f}", f"{p['coverage']:.2f}", f"{p['distortion']:.4f}",
             f"{p['relative_leak']:.2f}", len(p["never_drawn"])]
@@ -1084,14 +1085,14 @@ plotting.show_table(["path len.", "λ_D", "images", "FID", "prec.", "cov.", "dis
                     caption="faces, from the transfer, 45 minutes on one core each "
                             "(data/studies/faces32-ssn-path-length); λ: relative leak; lost: "
                             "classes never drawn")
-shared = sorted(set.intersection(*({p["images"] for p in pts} for pts in pl_curves.values())))
+shared = sorted(set.intersection(*(set(at) for at in pl_at.values())))
 print("lambda_D 100 against lambda_D 0, at the images both reached: distortion cut, "
       "FID ratio")
 for pl in (0.0, 2.0):
-    at = {lam: {p["images"]: p for p in pl_curves[pl, lam]} for lam in (0.0, 100.0)}
+    zero, hundred = pl_at[pl, 0.0], pl_at[pl, 100.0]
     print(f"  path length {pl:g}: " + "; ".join(
-        f"{n:,} {at[0.0][n]['distortion'] / at[100.0][n]['distortion']:.2f}x "
-        f"at {at[100.0][n]['fid'] / at[0.0][n]['fid']:.2f}x" for n in shared))
+        f"{n:,} {zero[n]['distortion'] / hundred[n]['distortion']:.2f}x "
+        f"at {hundred[n]['fid'] / zero[n]['fid']:.2f}x" for n in shared))
 
 # %% tags=["hide-input"]
 fig, (fx, dx) = plotting.subplots(1, 2, height=3.3)
@@ -1120,10 +1121,10 @@ print("per branch: images per second of training (its last checkpoint), PPL at 1
 for (pl, lam), pts in sorted(pl_curves.items()):
     print(f"  lambda_D {lam:3g}, path length {pl:g}: "
           f"{pts[-1]['images'] / pts[-1]['train_s']:5.1f} img/s, PPL {ppl_120k[pl, lam]:4.0f}")
-at_120k = {key: next(p for p in pts if p["images"] == 120000) for key, pts in pl_curves.items()}
-print("path length 2 against 0 at 120,000 images, distortion cut: "
-      f"lambda_D 0 {at_120k[0, 0]['distortion'] / at_120k[2, 0]['distortion']:.2f}x, "
-      f"lambda_D 100 {at_120k[0, 100]['distortion'] / at_120k[2, 100]['distortion']:.2f}x")
+print("path length 2 against 0 at 120,000 images, distortion cut: " + ", ".join(
+    f"lambda_D {lam:g} "
+    f"{pl_at[0, lam][120000]['distortion'] / pl_at[2, lam][120000]['distortion']:.2f}x"
+    for lam in (0, 100)))
 
 # %% [markdown]
 # The regulariser does its own job: at 120,000 images it nearly halves the PPL at
