@@ -18,6 +18,7 @@ from ssnlib.metrics.sampling import generated_batches
 from ssnlib.resample.parts import covering_blocks, part_masks, part_resample_study, summarise
 from ssnlib.resample.render import difference
 from ssnlib.train import load_config
+from ssnlib.train.checkpoint import checkpoint_name
 from ssnlib.train.sample import sample_images
 from ssnlib.utils import to_uint8
 from ssnlib.widgets import BlockPicker
@@ -229,3 +230,12 @@ def test_the_committed_path_length_study_varies_only_its_two_weights():
     assert set(weights) == {(0, 0), (0, 100), (2, 0), (2, 100)}
     shared = set.intersection(*({p["images"] for p in c["points"]} for c in weights.values()))
     assert {60000, 120000} <= shared
+    # the PPL reports the chapter keys by file name: each is its branch at 120,000 images
+    reports = sorted((results.STUDIES / "faces32-ssn-path-length" / "ppl-120000").glob("*"))
+    assert len(reports) == 4
+    for f in reports:
+        lam, pl = map(float, re.findall(r"\d+", f.stem))     # as chapter 5 reads them
+        step = next(p["step"] for p in weights[pl, lam]["points"] if p["images"] == 120000)
+        report = json.loads(f.read_text())
+        assert report["generator"]["ckpt"] == f"runs/study-pl/{f.stem}/{checkpoint_name(step)}"
+        assert report["args"]["num"] == 2000 and report["metrics"]["ppl"]["ppl"] > 0
