@@ -18,8 +18,10 @@ from ssnlib.blocks import BlockGrid
 from ssnlib.metrics.block_pass import block_means
 from ssnlib.metrics.consistency import (
     block_correlations,
+    conditional_consistency,
     consistency,
     data_consistency,
+    leak_floor,
     summarise,
 )
 from ssnlib.metrics.distortion import distortion_and_locality
@@ -81,6 +83,8 @@ def test_a_global_generator_has_perfectly_correlated_blocks_and_pays_for_them():
     assert out["mean_rho2"] == pytest.approx(1, abs=1e-6)
     assert out["mean_leak"] == pytest.approx((n - 1) / n, rel=0.1)
     assert out["holds"] == 1 and out["noise_share"] == 0
+    # (3) with C = V: (n - 1) / (4 n) V against L = (n - 1) / n V, a quarter of it
+    assert out["leak_floor"] == pytest.approx(out["mean_abs_leak"] / 4, rel=0.1)
 
 
 def test_a_local_generator_does_not_leak():
@@ -156,6 +160,44 @@ def test_data_whose_blocks_move_together_need_a_quarter_of_their_variance_leaked
     assert apart["mean_rho2"] < 0.01
 
 
+def shared_sign(x: torch.Tensor, c: float) -> torch.Tensor:
+    """Four blocks s_b = x_b + c sign(x_4): input 4 is global, moving every block by +-c."""
+    return x[:, :4] + c * x[:, 4:].sign()
+
+
+def test_the_leak_floor_holds_and_a_label_carrying_the_global_input_removes_it():
+    # V = 1 + c^2, C_bc = c^2, and redrawing x_4 flips the sign half the time: L_b = c^2.
+    # (3): mean L >= (n - 1) / (4 n) c^4 / (1 + c^2) with n = 4. Given sign(x_4), the blocks
+    # are independent: nothing correlates, no leak is needed, and 1 / (1 + c^2) of V is left.
+    c = 0.8
+    stats, changes = redraws(lambda x: shared_sign(x, c), 5, 100_000)
+    out = summarise(stats, changes)
+    floor = leak_floor(stats)
+    assert floor == pytest.approx(3 / 16 * c ** 4 / (1 + c ** 2), rel=0.03)
+    assert out["mean_abs_leak"] == pytest.approx(c ** 2, rel=0.03) and floor < c ** 2
+    assert out["leak_floor"] == floor
+    x = torch.randn(100_000, 5, generator=torch.Generator().manual_seed(0))
+    given = conditional_consistency(shared_sign(x, c)[:, None], (x[:, 4] > 0).long())
+    assert given["values"] == 2 and given["count"] == 100_000
+    assert given["mean_rho2"] < 1e-3 and given["leak_floor"] < 1e-3 * floor
+    assert given["var_share"] == pytest.approx(1 / (1 + c ** 2), rel=0.02)
+
+
+def test_the_data_side_given_labels_checks_them():
+    grid = BlockGrid(2, 2, 4, 4)
+    gen = torch.Generator().manual_seed(0)
+    tint = torch.randint(2, (400,), generator=gen)                  # a global choice
+    images = torch.randn(400, 3, 4, 4, generator=gen) * 0.1 + tint[:, None, None, None]
+    out = data_consistency([images], grid, given={"tint": tint})
+    assert out["mean_rho2"] > 0.9 and out["given"]["tint"]["mean_rho2"] < 0.05
+    assert out["given"]["tint"]["leak_floor"] < 0.01 * out["leak_floor"]
+    with pytest.raises(ValueError, match=r"labels 'tint' have shape \(399,\), expected one "
+                                         r"per image \(400,\)"):
+        data_consistency([images], grid, given={"tint": tint[:399]})
+    with pytest.raises(ValueError, match="every label value has a single image"):
+        conditional_consistency(torch.zeros(3, 1, 4), torch.arange(3))
+
+
 def test_a_generator_without_blocks_is_refused():
     G = build_generator("stylegan2", "tiny", channel_max=8, z_dim=8, w_dim=8).eval()
     with pytest.raises(ValueError, match="the consistency bound needs a spatial generator"):
@@ -180,6 +222,9 @@ def test_the_tool_writes_both_sides_with_its_command(tmp_path):
     assert report["data"]["faces"]["count"] == 40
     assert report["data"]["faces"]["needed_leak"] == pytest.approx(
         report["data"]["faces"]["mean_rho2"] / 4, rel=1e-3)
+    given = report["data"]["faces"]["given"]           # every attribute, continuous binned
+    assert {"skin_tone", "background", "yaw (4 bins)"} <= set(given)
+    assert all(g["count"] <= 40 and 0 <= g["var_share"] for g in given.values())
 
 
 def test_the_committed_study_measures_committed_runs_and_the_bound_holds():
@@ -191,6 +236,7 @@ def test_the_committed_study_measures_committed_runs_and_the_bound_holds():
         assert run["count"] == report["num"] and run["dataset"] in report["data"]
         assert run["holds"] >= 0.95 and run["mean_rho2"] <= run["bound_rho2"], name
         assert run["efron_stein"] >= 0.95, name
+        assert run["mean_abs_leak"] >= run["leak_floor"], name                  # (3)
 
 
 def test_eval_command_reports_both_sides_and_the_datas(tmp_path):

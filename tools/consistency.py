@@ -3,8 +3,9 @@
 For every committed SSN run (``data/runs/*``, newest installment, EMA weights) this measures
 both sides of the bound in :mod:`ssnlib.metrics.consistency` (how much of each block's mean
 colour the other blocks move, against how strongly blocks correlate), and the same
-correlations in each dataset's training images, then writes them with the command that made
-them:
+correlations in each dataset's training images, also given each of the dataset's attributes
+in turn (what a global latent carrying that attribute would leave the blocks to share), then
+writes them with the command that made them:
 
     python tools/consistency.py                 # data/studies/consistency/manifest.json
     python tools/consistency.py --num 64 --runs faces32-ssn-ld0 --out /tmp/c.json
@@ -33,11 +34,13 @@ import torch  # noqa: E402
 from ssnlib.blocks import BlockGrid  # noqa: E402
 from ssnlib.errors import InputError  # noqa: E402
 from ssnlib.metrics.consistency import consistency, data_consistency  # noqa: E402
-from ssnlib.metrics.reference import source_batches  # noqa: E402
+from ssnlib.metrics.labelled import render_labelled  # noqa: E402
+from ssnlib.metrics.schema import Schema  # noqa: E402
 from ssnlib.utils import environment_report, git_state  # noqa: E402
 from ssnlib.zoo import runs  # noqa: E402
 
 OUT = ROOT / "data" / "studies" / "consistency" / "manifest.json"
+BINS = 4                      # a continuous attribute, read as a label, in this many bins
 
 
 def ssn_runs() -> list[str]:
@@ -64,13 +67,22 @@ def measure_run(name: str, num: int, seed: int) -> dict:
 
 
 def measure_data(dataset: str, num: int, resolution: int, grid: list[int]) -> dict:
+    """The data's side, also given each attribute in turn (a global latent's stand-in):
+    discrete ones by class, continuous ones in BINS equal bins of their range."""
     torch.set_num_threads(1)
-    images = source_batches(dataset, num, resolution, workers=1)
-    return _rounded(data_consistency(images, BlockGrid(*grid, resolution, resolution)))
+    schema = Schema.build((dataset,))
+    data = render_labelled(schema, num, seed=0, resolution=resolution, workers=1)
+    given = {name: data.discrete[:, j] for j, (_, name, _) in enumerate(schema.discrete)}
+    for j, (_, name, _, _) in enumerate(schema.continuous):      # scaled to [-1, 1]
+        bins = ((data.continuous[:, j] + 1) / 2 * BINS).long().clamp(0, BINS - 1)
+        given[f"{name} ({BINS} bins)"] = bins
+    grid = BlockGrid(*grid, resolution, resolution)
+    return _rounded(data_consistency([data.float_images()], grid, given))
 
 
 def _rounded(out: dict) -> dict:
-    return {k: round(v, 5) if isinstance(v, float) else v for k, v in out.items()}
+    return {k: round(v, 5) if isinstance(v, float) else _rounded(v) if isinstance(v, dict)
+            else v for k, v in out.items()}
 
 
 def main() -> int:
@@ -107,7 +119,10 @@ def main() -> int:
               f"V {m['mean_var']:.4f}  L {m['mean_abs_leak']:.4f}  holds {m['holds']:.3f}")
     for d, m in data.items():
         print(f"{d + ' (data)':28s} rho2 {m['mean_rho2']:.3f}  needs lambda >= "
-              f"{m['needed_leak']:.3f}  V {m['mean_var']:.4f}")
+              f"{m['needed_leak']:.3f}  V {m['mean_var']:.4f}  L >= {m['leak_floor']:.5f}")
+        for name, g in sorted(m["given"].items(), key=lambda kv: kv[1]["leak_floor"]):
+            print(f"  given {name:24s} rho2 {g['mean_rho2']:.3f}  V {g['mean_var']:.4f} "
+                  f"({g['var_share']:.0%})  L >= {g['leak_floor']:.5f}")
     print(f"wrote {args.out}")
     return 0
 
