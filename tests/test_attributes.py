@@ -56,6 +56,26 @@ def test_only_the_domain_network_and_a_procedural_reference_have_attributes():
         REGISTRY["attributes"](run)
 
 
+def test_a_procedural_archive_is_read_with_its_datasets_heads(tmp_path):
+    from ssnlib.cli import main
+    from ssnlib.data import procedural_domain
+    from ssnlib.models import build_generator
+
+    archive = tmp_path / "night"
+    assert main(["prepare-data", str(archive), "--dataset", "skylines", "--count", "12",
+                 "--resolution", "32", "--where", "time_of_day=night"]) == 0
+    assert procedural_domain(archive) == "skylines" and procedural_domain("faces") == "faces"
+    assert procedural_domain(tmp_path / "missing") is None and procedural_domain("cats") is None
+    G = build_generator("ssn", "tiny", channel_max=8, z_dim=8, w_dim=8).eval()
+    run = Run(G=G, num=8, ref=str(archive), ref_num=12, features="domain", batch=8,
+              cache_dir=None)
+    out = REGISTRY["attributes"](run)
+    time_of_day = out["discrete"]["skylines/time_of_day"]
+    assert out["domain"] == "skylines" and out["count"] == {"data": 12, "samples": 8}
+    assert time_of_day["classes"] == ["day", "sunset", "night"]
+    assert time_of_day["data"][2] > 0.5           # the heads see the archive's nights
+
+
 def test_the_heads_read_from_embeddings_are_the_networks_own_predictions():
     """Why cached features suffice: heads(embed(x)) is forward(x) without the image pass."""
     x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1

@@ -205,6 +205,26 @@ def test_procedural_archive_keeps_parts_labels_and_mirrors(tmp_path):
         PackedDataset(tmp_path / "plain", return_parts=True)
 
 
+def test_prepare_data_where_packs_one_class_and_records_it(tmp_path, capsys):
+    args = ["prepare-data", str(tmp_path / "day"), "--dataset", "skylines", "--count", "5",
+            "--resolution", "16", "--where", "time_of_day=day"]
+    assert main(args) == 0
+    packed = PackedDataset(tmp_path / "day", return_parts=True)
+    source = Skylines(5, 16, where={"time_of_day": "day"})
+    assert len(packed) == 5 and "where={'time_of_day': 'day'}" in packed.manifest["source"]
+    for i in range(5):
+        assert torch.equal(packed[i].image, source[i].image)
+        assert packed[i].attributes["time_of_day"] == 0          # day
+    for bad, message in [("time_of_day", "--where needs ATTRIBUTE=CLASS, got 'time_of_day'"),
+                         ("time_of_day=noon", "time_of_day has no class 'noon'")]:
+        capsys.readouterr()
+        assert main([*args[:-1], bad, "--overwrite"]) == 2
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["prepare-data", str(tmp_path), str(tmp_path / "x"), "--resolution", "16",
+              "--where", "time_of_day=day"])
+
+
 def test_packed_dataset_in_worker_processes(good_folder, tmp_path):
     folder, arrays = good_folder
     pack_folder(folder, tmp_path / "arch", R, progress=False)

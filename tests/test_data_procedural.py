@@ -220,3 +220,25 @@ def test_gallery_writes_a_png(tmp_path):
     path = save_gallery(Skylines(4, 32, return_parts=False), tmp_path / "s.png", n=4)
     with Image.open(path) as im:
         assert im.size == (4 * 34 + 2, 34 + 2)
+
+
+@pytest.mark.parametrize("cls, where", [(Skylines, {"time_of_day": "night"}),
+                                        (CartoonFaces, {"hat": "beanie", "glasses": "round"})])
+def test_where_keeps_the_matching_images_of_the_unfiltered_dataset_in_order(cls, where):
+    full = cls(length=200, resolution=16, seed=5)
+    kept = [i for i in range(200)
+            if all(cls.describe(full.render(i, False)[2])[k] == v for k, v in where.items())]
+    subset = cls(length=len(kept), resolution=16, seed=5, where=where)
+    assert len(kept) > 0 and len(subset) == len(kept)
+    for j, i in enumerate(kept):          # image j of the subset is the j-th match, pixel for pixel
+        image, _, attributes = subset.render(j, False)
+        assert np.array_equal(image, full.render(i, False)[0])
+        assert all(cls.describe(attributes)[k] == v for k, v in where.items())
+
+
+def test_where_names_an_unknown_attribute_or_class():
+    with pytest.raises(ValueError, match="Skylines has no discrete attribute 'weather'"):
+        Skylines(length=4, resolution=16, where={"weather": "rain"})
+    with pytest.raises(ValueError, match="Skylines's time_of_day has no class 'dusk'; choose "
+                                         "from day, sunset, night"):
+        Skylines(length=4, resolution=16, where={"time_of_day": "dusk"})

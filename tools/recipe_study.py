@@ -53,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ssnlib.data import DATASETS  # noqa: E402
+from ssnlib.data import procedural_domain  # noqa: E402
 from ssnlib.train.checkpoint import (  # noqa: E402
     checkpoint_name,
     list_checkpoints,
@@ -119,7 +119,7 @@ def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
     with the blocks' mean squared correlation (:mod:`ssnlib.metrics.consistency`), on N
     samples."""
     out = out or ckpt.with_suffix(".scores.json")
-    procedural = dataset in DATASETS
+    procedural = procedural_domain(dataset) is not None
     m = evaluate(ckpt, "fid,kid,pr" + (",attributes" if procedural else ""), args.num,
                  dataset, args, out)
     scores = {"fid": m["fid"]["fid"], "kid": m["kid"]["kid"],
@@ -152,7 +152,8 @@ def study(variant: str, overrides: list[str], args) -> dict:
     launched = train(variant, overrides, args)
     run = args.runs / slug(variant)
     seconds = loop_seconds(run, after_step=args.start_step)
-    dataset = load_config(args.recipe, overrides).data.name
+    data = load_config(args.recipe, overrides).data
+    dataset = data.path or data.name            # an archive is its own FID reference
     points = []
     for ckpt in list_checkpoints(run):
         state = load_checkpoint(ckpt)

@@ -2,6 +2,7 @@
 
     ssn prepare-data SRC DST --resolution R [--skip-bad] [--overwrite]
     ssn prepare-data DST --dataset faces|skylines --count N [--seed S] --resolution R
+        [--where ATTRIBUTE=CLASS ...]
 
 SRC is a folder (searched recursively) or a zip of PNG/JPEG/WebP files. The
 archive DST loads with `ssnlib.data.PackedDataset`.
@@ -33,6 +34,9 @@ def add_prepare_data_command(parser):
     parser.add_argument("--count", type=int, default=10_000,
                         help="images to render with --dataset (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="dataset seed with --dataset")
+    parser.add_argument("--where", action="append", default=[], metavar="ATTRIBUTE=CLASS",
+                        help="with --dataset: only images of this class, e.g. "
+                             "time_of_day=day (repeat for several; --count counts matches)")
     parser.add_argument("--skip-bad", action="store_true",
                         help="leave out unusable images (and report them) instead of stopping")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing DST")
@@ -46,13 +50,16 @@ def add_prepare_data_command(parser):
         if len(args.paths) != expected:
             parser.error(f"expected {'DST' if args.dataset else 'SRC DST'}, "
                          f"got {len(args.paths)} path(s)")
+        if args.where and not args.dataset:
+            parser.error("--where selects images of a procedural dataset: it needs --dataset")
         try:
             if args.dataset:
                 name = DEPRECATED_NAMES.get(args.dataset, args.dataset)
                 if name != args.dataset:
                     print(f"ssn prepare-data: note: --dataset {args.dataset} is deprecated; "
                           f"use --dataset {name}", file=sys.stderr)
-                dataset = dataset_class(name)(args.count, args.resolution, args.seed)
+                dataset = dataset_class(name)(args.count, args.resolution, args.seed,
+                                              where=parse_where(args.where))
                 report = pack_procedural(dataset, args.paths[0], overwrite=args.overwrite,
                                          workers=args.workers)
             else:
@@ -62,6 +69,8 @@ def add_prepare_data_command(parser):
                                      background=background)
         except BadImageError as error:
             raise InputError(f"{error} (or use --skip-bad to leave such files out)") from None
+        except ValueError as error:         # e.g. an unknown attribute or class in --where
+            raise InputError(str(error)) from None
         print(f"wrote {report.count} images at {report.resolution}x{report.resolution} "
               f"to {report.path}")
         if report.skipped:
@@ -73,3 +82,14 @@ def add_prepare_data_command(parser):
         return 0
 
     return run
+
+
+def parse_where(items: list[str]) -> dict[str, str]:
+    """``["time_of_day=day", ...]`` -> ``{"time_of_day": "day", ...}``."""
+    where = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise InputError(f"--where needs ATTRIBUTE=CLASS, got {item!r}")
+        where[name] = value
+    return where

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 import ssnlib
 from ssnlib.data.folder import BadImageError, ImageConversionWarning, ImageSource, load_image
 from ssnlib.data.procedural import ProceduralDataset, Sample
+from ssnlib.data.registry import DATASETS
 from ssnlib.errors import InputError
 
 FORMAT = "ssnlib-packed"
@@ -169,9 +170,12 @@ def pack_procedural(dataset: ProceduralDataset, dst: str | Path, overwrite: bool
         np.savez(tmp / "labels.npz", **labels)
         schema = {"discrete": cls.DISCRETE, "continuous": cls.CONTINUOUS,
                   "mirror_odd": cls.MIRROR_ODD, "part_names": cls.PART_NAMES}
-        source = f"{cls.__name__}(seed={dataset.seed}, supersample={dataset.supersample})"
-        (tmp / "dataset.json").write_text(json.dumps(_manifest(n, r, source, schema=schema),
-                                                     indent=1))
+        where = f", where={dataset.where}" if dataset.where else ""
+        source = (f"{cls.__name__}(seed={dataset.seed}, supersample={dataset.supersample}"
+                  f"{where})")
+        domain = next((name for name, c in DATASETS.items() if c is cls), None)
+        manifest = _manifest(n, r, source, schema=schema, domain=domain, where=dataset.where)
+        (tmp / "dataset.json").write_text(json.dumps(manifest, indent=1))
 
     _write_atomically(Path(dst), overwrite, write)
     return PackReport(Path(dst), n, r)

@@ -63,6 +63,10 @@ class ProceduralDataset(torch.utils.data.Dataset):
         return_parts: True: items are `Sample` (image, parts, attributes); False: the
             image tensor alone, the fast path for training (no part map is computed).
         supersample: the canvas is this many times finer than the output before the box filter.
+        where: ``{attribute: class name}``: keep only the images whose discrete attributes
+            are these; image ``i`` is then the i-th image of the unfiltered dataset (same seed)
+            that matches, and ``length`` counts the matches. A draw's first use of its
+            generator is :meth:`sample_attributes`, so a match is found without rendering.
     """
 
     PART_NAMES: ClassVar[tuple[str, ...]] = ()
@@ -80,7 +84,8 @@ class ProceduralDataset(torch.utils.data.Dataset):
                            for name, w in cls.WEIGHTS.items()}
 
     def __init__(self, length: int = 10_000, resolution: int = 64, seed: int = 0,
-                 return_parts: bool = True, supersample: int = 2):
+                 return_parts: bool = True, supersample: int = 2,
+                 where: dict[str, str] | None = None):
         if not 16 <= resolution <= 1024:
             raise ValueError(f"resolution must be in [16, 1024], got {resolution}")
         if length < 0 or seed < 0 or supersample < 1:
@@ -88,6 +93,31 @@ class ProceduralDataset(torch.utils.data.Dataset):
                              f"got {length}, {seed}, {supersample}")
         self.length, self.resolution, self.seed = int(length), int(resolution), int(seed)
         self.return_parts, self.supersample = return_parts, int(supersample)
+        self.where = dict(where or {})
+        self._source = self._matching(self._class_indices(self.where)) if self.where else None
+
+    @classmethod
+    def _class_indices(cls, where: dict[str, str]) -> dict[str, int]:
+        out = {}
+        for name, value in where.items():
+            if name not in cls.DISCRETE:
+                raise ValueError(f"{cls.__name__} has no discrete attribute {name!r}; choose "
+                                 f"from {', '.join(cls.DISCRETE)}")
+            if value not in cls.DISCRETE[name]:
+                raise ValueError(f"{cls.__name__}'s {name} has no class {value!r}; choose from "
+                                 f"{', '.join(cls.DISCRETE[name])}")
+            out[name] = cls.DISCRETE[name].index(value)
+        return out
+
+    def _matching(self, classes: dict[str, int]) -> np.ndarray:
+        """The unfiltered indices of the first ``length`` images with these classes."""
+        found, i = [], 0
+        while len(found) < self.length:
+            a = self.sample_attributes(np.random.default_rng([self.seed, i]))
+            if all(a[name] == k for name, k in classes.items()):
+                found.append(i)
+            i += 1
+        return np.asarray(found, dtype=np.int64)
 
     def __len__(self) -> int:
         return self.length
@@ -98,7 +128,8 @@ class ProceduralDataset(torch.utils.data.Dataset):
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for {type(self).__name__} "
                              f"of length {self.length}")
-        rng = np.random.default_rng([self.seed, int(index)])
+        source = int(index) if self._source is None else int(self._source[index])
+        rng = np.random.default_rng([self.seed, source])
         canvas = Canvas(self.resolution, self.supersample, with_parts, len(self.PART_NAMES))
         attributes = self.draw(rng, canvas)
         assert attributes.keys() == self.DISCRETE.keys() | self.CONTINUOUS.keys()

@@ -8,7 +8,9 @@ and the command line (``data.name=faces``, ``ssn prepare-data --dataset skylines
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 from ssnlib.data.faces import CartoonFaces
 from ssnlib.data.procedural import ProceduralDataset
@@ -34,3 +36,16 @@ def dataset_name(name: str) -> str:
 def dataset_class(name: str) -> type[ProceduralDataset]:
     """The procedural dataset class registered as ``name`` (see :func:`dataset_name`)."""
     return DATASETS[dataset_name(name)]
+
+
+def procedural_domain(source: str | Path) -> str | None:
+    """The procedural dataset behind an image source: its own name, or the ``domain`` that
+    ``ssn prepare-data --dataset`` records in an archive (a subset too, ``--where``); None for
+    any other images (or an unreadable manifest)."""
+    if str(source) in DATASETS:
+        return str(source)
+    try:
+        domain = json.loads((Path(source) / "dataset.json").read_text()).get("domain")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return domain if domain in DATASETS else None

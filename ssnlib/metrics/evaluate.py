@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from ssnlib.data import DATASETS
+from ssnlib.data import DATASETS, procedural_domain
 from ssnlib.metrics.features import FeatureExtractor
 from ssnlib.metrics.fid import GaussianStats, fid
 from ssnlib.metrics.kid import kid
@@ -162,12 +162,13 @@ def _attributes(run: Run) -> dict:
     """Attribute shares of the samples against the reference's (the features of pr)."""
     from ssnlib.metrics.attributes import attribute_shares
 
-    if run.features != "domain" or run.ref not in DATASETS:
+    domain = procedural_domain(run.ref)
+    if run.features != "domain" or domain is None:
         raise ValueError(f"attributes reads the domain network's heads: it needs --features "
-                         f"domain and a procedural --ref ({', '.join(DATASETS)}), got "
-                         f"{run.features} and {run.ref}")
+                         f"domain and a procedural --ref ({', '.join(DATASETS)}, or an "
+                         f"archive of one), got {run.features} and {run.ref}")
     fake, reference = run.fake_and_reference
-    return {**attribute_shares(run.extractor.net, reference.features, fake, run.ref),
+    return {**attribute_shares(run.extractor.net, reference.features, fake, domain),
             **run.info()}
 
 
