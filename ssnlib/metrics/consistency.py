@@ -48,7 +48,7 @@ C_bc^2 <= 2 (V_b L_c + L_b V_c), and summed over ordered pairs b != c (sum_{b !=
 
 A global latent u, kept when a block is redrawn, leaves the blocks independent *given u*, so
 (1) to (3) hold for the conditional law, and the leak a block resample measures is the mean
-over u of the conditional leaks: the floor (3) becomes its mean over u of the within-u
+over u of the conditional leaks: the floor (3) becomes the mean over u of the within-u
 covariances and variances. ``conditional_consistency`` reads it from data with a label (a
 procedural dataset's time of day, say) standing for u: how much of the blocks' variance and
 correlation a global latent that carried that label would take off eq. 2's bill.
@@ -64,10 +64,15 @@ from ssnlib.blocks import BlockGrid, grid_of
 from ssnlib.metrics.block_pass import BlockPass, block_means, block_pass
 
 
+def block_covariances(stats: torch.Tensor) -> torch.Tensor:
+    """Covariance of every pair of blocks' statistics, per channel: [N, C, n] -> [C, n, n]."""
+    x = stats.double() - stats.double().mean(0)
+    return torch.einsum("icb,icd->cbd", x, x) / (len(x) - 1)
+
+
 def block_correlations(stats: torch.Tensor) -> torch.Tensor:
     """Correlation of every pair of blocks' statistics, per channel: [N, C, n] -> [C, n, n]."""
-    x = stats.double() - stats.double().mean(0)
-    cov = torch.einsum("icb,icd->cbd", x, x) / (len(x) - 1)
+    cov = block_covariances(stats)
     sd = cov.diagonal(dim1=1, dim2=2).clamp(min=1e-30).sqrt()
     return cov / (sd[:, :, None] * sd[:, None, :])
 
@@ -132,8 +137,7 @@ def leak_floor(stats: torch.Tensor) -> float:
     mean absolute leak L of any latent-block generator whose block statistics ``stats``
     [N, C, n] covary as these do."""
     n = stats.shape[-1]
-    x = stats.double() - stats.double().mean(0)
-    cov = torch.einsum("icb,icd->cbd", x, x) / (len(x) - 1)                  # [C, n, n]
+    cov = block_covariances(stats)                                           # [C, n, n]
     off = ~torch.eye(n, dtype=torch.bool)
     var = cov.diagonal(dim1=1, dim2=2).mean(1).clamp(min=1e-30)              # [C]
     return float(((n - 1) / (4 * n) * cov[:, off].square().mean(1) / var).mean())
