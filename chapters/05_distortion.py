@@ -1134,16 +1134,16 @@ def twin_ratios(twins: dict) -> list[tuple[str, float, float]]:
             for where, a, b in pairs]
 
 
-for setting, twins in settings.items():
+ratios = {setting: twin_ratios(twins) for setting, twins in settings.items()}
+for setting, points in ratios.items():
     print(f"{setting}: lambda_D 100 against 0, distortion cut and FID ratio")
-    for where, cut, ratio in twin_ratios(twins):
+    for where, cut, ratio in points:
         print(f"  {where:32s} {cut:5.1f}x  {ratio:5.2f}x")
 
 # %% tags=["hide-input"]
 fig, ax = plotting.subplots(1, 1, height=3.4)
-most = max(c for twins in settings.values() for _, c, _ in twin_ratios(twins))
-for k, (setting, twins) in enumerate(settings.items()):
-    points = twin_ratios(twins)
+most = max(c for points in ratios.values() for _, c, _ in points)
+for k, (setting, points) in enumerate(ratios.items()):
     ax.plot([c for _, c, _ in points], [r for _, _, r in points], "o-", color=f"C{k}",
             label=setting)
     ax.annotate("", xy=(points[-1][1], points[-1][2]), xytext=(points[-2][1], points[-2][2]),
