@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("info", "print versions and the device ssnlib would use"),
     "train": ("train", "train a GAN from a config (torchrun-ready)"),
     "transfer": ("transfer", "StyleGAN2 -> an SSN to train from (ssn train model.init=OUT)"),
+    "widen": ("widen", "a trained generator with more channels per layer, drawing the same "
+              "images (ssn train model.init=OUT)"),
     "sample": ("sample", "sample a PNG grid from a zoo model or checkpoint"),
     "resample": ("resample", "resample blocks of a sampled or inverted image; writes "
                  "before/after/diff PNGs"),

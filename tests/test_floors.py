@@ -14,7 +14,7 @@ FLOORS = [
     {"errors", "safeload", "utils", "layers", "toy", "plotting"},
     {"blocks", "data"},
     {"models", "losses", "metrics", "diagnostics"},
-    {"resample", "invert", "transfer"},
+    {"resample", "invert", "transfer", "widen"},
     {"train"},
     {"zoo"},
     {"commands", "cli"},
