@@ -209,25 +209,33 @@ def test_the_committed_daytime_study_matches_the_share_studys_twins_but_for_its_
     """data/studies/skylines32-day, which chapter 5 holds against the share study's lambda_D 0
     and outside-100 branches: the same recipe, start, minutes, checkpoints and scores, the
     twins differing only in lambda_D, both trained on the daytime archive (ssn prepare-data
-    --where time_of_day=day) and scored against it, attributes included."""
+    --where time_of_day=day) and scored against it, attributes included. Its extensions vary
+    the penalty's estimate (every step instead of every 4th, 4 resampled blocks per sample
+    instead of 1) and its weight, each named for what it changes and nothing else."""
     day, share = (results.recipe_study(n) for n in ("skylines32-day", "skylines32-share"))
     for part in ("--minutes 28", "--every 60000", "--num 10000", "--resampling 500",
                  "--recipe configs/zoo/v3/skylines32-ssn-ld100.yaml"):
         assert part in day["command"] and part in share["command"]
+        assert all(part in ext["command"] for ext in day.get("extensions", []))
     assert day["start"] is None and share["start"] is None
-    twins = {}
+    arms = {}
     for name, curve in day["variants"].items():
         set_ = dict(o.split("=", 1) for o in curve["overrides"])
         assert set_.pop("data.path") == "runs/data/skylines32-day", name
         assert set_.pop("precision") == "bf16"
         lam = float(set_.pop("reg.distortion_weight", 100))
+        interval = int(set_.pop("reg.distortion_interval", 4))
+        resamples = int(set_.pop("reg.distortion_resamples", 1))
         assert set_ == {} and f"lambda_D {lam:g}" in name
-        twins[lam] = curve
+        assert (interval == 1) == ("every step" in name), name
+        assert (resamples > 1) == (f"{resamples} resamples" in name), name
+        arms[lam, interval, resamples] = curve
         for p in curve["points"]:
             assert p["fid"] > 0 and p["distortion"] > 0 and "never_drawn" in p
             assert p["images"] % 60000 == 0 or p is curve["points"][-1]
             assert "time_of_day=day" not in p["never_drawn"]
-    assert set(twins) == {0, 100}
+        assert curve["points"][0]["images"] == 60000, name   # every arm compares at 60,000
+    assert {(0, 4, 1), (100, 4, 1), (100, 1, 1), (100, 4, 4)} <= set(arms)
     assert set(share["variants"]["lambda_D 0"]["overrides"]) == {"precision=bf16",
                                                                  "reg.distortion_weight=0"}
     assert share["variants"]["outside 100"]["overrides"] == ["precision=bf16"]
