@@ -248,6 +248,50 @@ def test_the_recipe_study_scores_distortion_when_asked(tmp_path):
             assert 0 <= point["block_rho2"] <= 1 and 0 <= point["attribute_tv"] <= 1
     base, ld = variants["base"]["points"], variants["ld"]["points"]
     assert base[0] == ld[0] and base[1]["distortion"] != ld[1]["distortion"]
+    for point in base + ld:                         # four significant digits, not decimals
+        assert all(float(f"{v:.4g}") == v for v in point.values() if isinstance(v, float))
+
+
+@pytest.mark.slow
+def test_a_recipe_study_refreshes_its_points_from_their_reports(tmp_path):
+    """--refresh rewrites every point from the eval reports in --runs without training or
+    scoring: damaged or missing numbers come back as they were measured; a point whose reports
+    are gone keeps what it had, and the manifest says how many."""
+    _, manifest = branched_study(tmp_path, TINY.replace("arch: stylegan2", "arch: ssn"),
+                                 "--variant", "ld=reg.distortion_weight=300",
+                                 "--resampling", "8")
+    out, runs = tmp_path / "study", tmp_path / "runs"
+    damaged = json.loads((out / "manifest.json").read_text())
+    first, last = damaged["variants"]["ld"]["points"]
+    last["fid"], first["energy_inside"] = 0.0, 2.0
+    del last["distortion"]
+    (out / "manifest.json").write_text(json.dumps(damaged))
+    reports = sorted(runs.glob("ld/*.scores.json"))
+    assert len(reports) == 1                        # the last point; the first is the start's
+    before = os.stat(reports[0]).st_mtime_ns
+
+    def refresh() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"), str(out),
+                               "--refresh", "--runs", str(runs)],
+                              capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
+
+    proc = refresh()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "refreshed 2 points" in proc.stdout and os.stat(reports[0]).st_mtime_ns == before
+    refreshed = json.loads((out / "manifest.json").read_text())
+    assert refreshed["variants"] == manifest["variants"]
+    assert refreshed["refreshed"][0]["without_reports"] == 0
+    for report in runs.rglob("*.json"):
+        report.unlink()
+    (out / "manifest.json").write_text(json.dumps(damaged))
+    proc = refresh()
+    assert "0 points" in proc.stdout and "2 without reports" in proc.stdout
+    kept = json.loads((out / "manifest.json").read_text())["variants"]["ld"]["points"]
+    assert kept[1]["fid"] == 0.0 and "distortion" not in kept[1]
+    gone = subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"),
+                           str(tmp_path / "none"), "--refresh"],
+                          capture_output=True, text=True, env=ENV, cwd=ROOT)
+    assert gone.returncode != 0 and "none/manifest.json does not exist" in gone.stderr
 
 
 @pytest.mark.slow

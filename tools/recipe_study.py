@@ -120,17 +120,26 @@ def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
     samples."""
     out = out or ckpt.with_suffix(".scores.json")
     procedural = procedural_domain(dataset) is not None
-    m = evaluate(ckpt, "fid,kid,pr" + (",attributes" if procedural else ""), args.num,
-                 dataset, args, out)
+    evaluate(ckpt, "fid,kid,pr" + (",attributes" if procedural else ""), args.num,
+             dataset, args, out)
+    if args.resampling:
+        evaluate(ckpt, "distortion,locality,consistency", args.resampling, dataset, args,
+                 out.with_suffix(".resampling.json"))
+    return read_scores(out)
+
+
+def read_scores(out: Path) -> dict:
+    """:func:`score`'s numbers from the reports it left: ``out`` and, where it exists, the
+    resampling report beside it."""
+    m = json.loads(out.read_text())["metrics"]
     scores = {"fid": m["fid"]["fid"], "kid": m["kid"]["kid"],
               **{k: m["pr"][k] for k in ("precision", "recall", "coverage", "radius_ratio")}}
-    if procedural:
+    if "attributes" in m:
         scores |= {"attribute_tv": m["attributes"]["mean_tv"],
                    "spread_ratio": m["attributes"]["min_spread_ratio"],
                    "never_drawn": never_drawn(m["attributes"])}
-    if args.resampling:
-        m = evaluate(ckpt, "distortion,locality,consistency", args.resampling, dataset, args,
-                     out.with_suffix(".resampling.json"))
+    if (resampling := out.with_suffix(".resampling.json")).is_file():
+        m = json.loads(resampling.read_text())["metrics"]
         c = m["consistency"]
         scores |= {"distortion": m["distortion"]["distortion"],
                    "energy_inside": m["locality"]["energy_inside"],
@@ -188,7 +197,9 @@ def score_start(args) -> dict:
 
 
 def rounded(scores: dict) -> dict:
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
+    """Four significant digits: a distortion of 0.00093 keeps its second digit, which four
+    decimals would lose (0.0009), and a ratio of two with it."""
+    return {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in scores.items()}
 
 
 def draw(curves: dict, path: Path, num: int) -> None:
@@ -252,6 +263,8 @@ def parser() -> argparse.ArgumentParser:
                         "resumes from (default: fresh weights)")
     parser.add_argument("--extend", action="store_true", help="add the variants to OUT's "
                         "study, which must share recipe, start, minutes, checkpoints and scores")
+    parser.add_argument("--refresh", action="store_true", help="rewrite OUT's manifest and "
+                        "curves from the eval reports in --runs (no training, no scoring)")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "study")
     parser.add_argument("--stats-dir", type=Path, default=ROOT / "data" / "stats",
                         help="reference statistics cache (ssn eval --cache)")
@@ -279,19 +292,41 @@ def previous_study(args, variants: dict) -> dict:
     return manifest
 
 
-def fill_never_drawn(manifest: dict, args) -> None:
-    """Give the points of a study older than the ``never_drawn`` field that field, read from
-    the ``ssn eval`` reports its checkpoints left in ``--runs`` (where they still exist)."""
+def refresh_points(manifest: dict, args) -> tuple[int, int]:
+    """Re-read every point's scores from the ``ssn eval`` reports its checkpoint left in
+    ``--runs`` (where they still exist): the same measurements, at :func:`rounded`'s precision,
+    with every field the reports hold (``never_drawn`` for a study older than it). Returns
+    (points refreshed, points without reports, which keep what they had)."""
+    found = missing = 0
     for variant, curve in manifest["variants"].items():
         for point in curve["points"]:
             report = (args.runs / slug(variant) / checkpoint_name(point["step"])
                       ).with_suffix(".scores.json")
             if point["train_s"] == 0 and manifest["start"]:
                 report = args.runs / "start.scores.json"
-            if "never_drawn" not in point and report.is_file():
-                metrics = json.loads(report.read_text())["metrics"]
-                if "attributes" in metrics:
-                    point["never_drawn"] = never_drawn(metrics["attributes"])
+            if report.is_file():
+                point |= rounded(read_scores(report))
+                found += 1
+            else:
+                missing += 1
+    return found, missing
+
+
+def refresh(args) -> int:
+    """``--refresh``: OUT's manifest and curves rewritten from the reports in ``--runs``."""
+    path = args.out / "manifest.json"
+    if not path.is_file():
+        sys.exit(f"recipe_study: error: --refresh: {path} does not exist")
+    manifest = json.loads(path.read_text())
+    found, missing = refresh_points(manifest, args)
+    manifest.setdefault("refreshed", []).append(
+        {"command": "python tools/recipe_study.py " + shlex.join(sys.argv[1:]),
+         "date": date.today().isoformat(), "points": found, "without_reports": missing})
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    draw(manifest["variants"], args.out / "curves.png", manifest["score_num"])
+    print(f"recipe_study: refreshed {found} points of {path} ({missing} without reports in "
+          f"{args.runs} kept as they were)")
+    return 0
 
 
 def run_variants(variants: dict, args, start_point: dict | None) -> dict:
@@ -310,6 +345,8 @@ def run_variants(variants: dict, args, start_point: dict | None) -> dict:
 
 def main() -> int:
     args = parser().parse_args()
+    if args.refresh:
+        return refresh(args)
     variants = parse_variants(args.variant) if args.variant else VARIANTS
     args.start_step = start_step(args)
     previous = previous_study(args, variants) if args.extend else None
@@ -321,7 +358,7 @@ def main() -> int:
     wall = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     if previous:
-        fill_never_drawn(previous, args)
+        refresh_points(previous, args)
         for curve in curves.values():
             curve |= {"date": launched["date"], "commit": launched["commit"]}
         previous["variants"] |= curves
