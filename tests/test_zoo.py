@@ -241,6 +241,28 @@ def test_the_committed_daytime_study_matches_the_share_studys_twins_but_for_its_
     assert share["variants"]["outside 100"]["overrides"] == ["precision=bf16"]
 
 
+def test_the_committed_wide_study_is_the_daytime_study_but_for_width():
+    """data/studies/skylines32-day-wide, which chapter 5 holds against the daytime study's
+    arms at 60,000 images: the same recipe, checkpoints and scores on the same archive, the
+    twins (lambda_D 0, and 1000 with 4 resamples) both from the widened transfer (channel_max
+    64, `ssn widen`), longer only so the wider network reaches 60,000 images."""
+    wide, day = (results.recipe_study(n) for n in ("skylines32-day-wide", "skylines32-day"))
+    for part in ("--every 60000", "--num 10000", "--resampling 500",
+                 "--recipe configs/zoo/v3/skylines32-ssn-ld100.yaml"):
+        assert part in wide["command"] and part in day["command"]
+    arms = {}
+    for name, curve in wide["variants"].items():
+        set_ = dict(o.split("=", 1) for o in curve["overrides"])
+        assert set_.pop("model.overrides.channel_max") == "64" and "x2 wide" in name
+        assert set_.pop("model.init") == "runs/widen/skylines32-ssn-x2.init.pt"
+        narrow = next(n for n in day["variants"] if n == name.removesuffix(", x2 wide"))
+        assert sorted(day["variants"][narrow]["overrides"]) == sorted(
+            f"{k}={v}" for k, v in set_.items()), name
+        arms[name] = curve
+        assert curve["points"][0]["images"] == 60000, name
+    assert len(arms) == 2
+
+
 def test_the_committed_path_length_study_varies_only_its_two_weights():
     """data/studies/faces32-ssn-path-length, which chapter 5 reads: four branches of one
     command from the faces transfer (the same recipe, minutes, checkpoints and scores), a
