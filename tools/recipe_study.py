@@ -197,9 +197,14 @@ def score_start(args) -> dict:
 
 
 def rounded(scores: dict) -> dict:
-    """Four significant digits: a distortion of 0.00093 keeps its second digit, which four
-    decimals would lose (0.0009), and a ratio of two with it."""
-    return {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in scores.items()}
+    """Four decimals, or four significant digits below 1: a distortion of 0.00093 keeps its
+    second digit, which four decimals would lose (0.0009), and a ratio of two with it; an
+    FID of 1731.2 keeps its first decimal, which four significant digits would lose."""
+    return {k: _rounded(v) if isinstance(v, float) else v for k, v in scores.items()}
+
+
+def _rounded(v: float) -> float:
+    return float(f"{v:.4g}") if abs(v) < 1 else round(v, 4)
 
 
 def draw(curves: dict, path: Path, num: int) -> None:
