@@ -15,7 +15,6 @@ A wider StyleGAN2 can then go through ``ssn transfer`` as any other.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import torch
 
@@ -31,7 +30,7 @@ from ssnlib.widen import widen_into, wider_channels
 
 def load_generator(src: str):
     """(generator, its constructor arguments, the discriminator's state or None) of SRC."""
-    path = resolve_checkpoint(src) if Path(src).is_dir() else Path(src)
+    path = resolve_checkpoint(src)                  # a run folder: its latest; a file: itself
     state = safe_load(path)
     fmt = state.get("format") if isinstance(state, dict) else None
     if fmt == INIT_FORMAT:
