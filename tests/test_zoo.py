@@ -277,6 +277,8 @@ def test_the_committed_path_length_study_varies_only_its_two_weights():
     weights = {}
     for name, curve in study["variants"].items():
         set_ = dict(o.split("=", 1) for o in curve["overrides"])
+        if "reg.distortion_resamples" in set_:      # the estimate's extension, tested below
+            continue
         assert set(set_) <= {"precision", "reg.pl_weight", "reg.distortion_weight"}, name
         key = (float(set_.get("reg.pl_weight", 0)), float(set_.get("reg.distortion_weight",
                                                                    100)))
@@ -297,3 +299,29 @@ def test_the_committed_path_length_study_varies_only_its_two_weights():
         report = json.loads(f.read_text())
         assert report["generator"]["ckpt"] == f"runs/study-pl/{f.stem}/{checkpoint_name(step)}"
         assert report["args"]["num"] == 2000 and report["metrics"]["ppl"]["ppl"] > 0
+
+
+def test_the_faces_estimate_arms_change_only_the_weight_and_the_resamples():
+    """The path-length study's extension, which chapter 5 holds against its unregularised
+    branch: the same command's terms (recipe, minutes, checkpoints, scores), the path-length
+    weight at the zoo's 0, and only eq. 2's weight and the number of resampled blocks per
+    sample changed, each arm named for both and scored at 60,000 and 120,000 images."""
+    study = results.recipe_study("faces32-ssn-path-length")
+    assert len(study["extensions"]) == 2            # two pairs of arms, one command each
+    for ext in study["extensions"]:
+        for part in ("--minutes 45", "--every 60000", "--num 10000", "--resampling 1000",
+                     "--recipe configs/zoo/v3/faces32-ssn-ld100.yaml"):
+            assert part in ext["command"]
+    arms = {}
+    for name, curve in study["variants"].items():
+        set_ = dict(o.split("=", 1) for o in curve["overrides"])
+        resamples = int(set_.pop("reg.distortion_resamples", 1))
+        if resamples == 1:
+            continue
+        assert set_.pop("precision") == "bf16"
+        lam = float(set_.pop("reg.distortion_weight", 100))     # the recipe's
+        assert set_ == {} and f"lambda_D {lam:g}, {resamples} resamples" in name, name
+        assert "path length 0" in name
+        arms[lam] = {p["images"] for p in curve["points"]}
+    assert set(arms) == {100, 200, 300, 1000}
+    assert all({60000, 120000} <= images for images in arms.values())
