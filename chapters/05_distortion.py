@@ -1258,10 +1258,10 @@ plotting.show(fig)
 #
 # Faces are where the targets are measured. The path-length study below trained the zoo's
 # faces twins from their transfer for 45 minutes on one core each, scored on 10,000 samples
-# and 1000 resamples every 60,000 images; two more branches on the same terms train with
-# four resampled blocks per sample and $\lambda_D$ 300 and 1000 (path length at the zoo's
-# 0, the only other change). Each compares with the unregularised branch at the images both
-# reached, beside the $\lambda_D = 100$ branch trained as the zoo trains it.
+# and 1000 resamples every 60,000 images; four more branches on the same terms train with
+# four resampled blocks per sample and $\lambda_D$ 100, 200, 300 and 1000 (path length at
+# the zoo's 0, the only other change). Each compares with the unregularised branch at the
+# images both reached, beside the $\lambda_D = 100$ branch trained as the zoo trains it.
 
 # %%
 faces_study = results.recipe_study("faces32-ssn-path-length")

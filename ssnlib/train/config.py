@@ -83,8 +83,9 @@ class RegConfig:
     distortion_interval: int = 4
     distortion_batch_shrink: int = 2
     distortion_resamples: int = 1   # resampled blocks a per sample z; 4 took lambda_D 100's
-    #                                 FID price from 2.16x to 1.21x at the same cut, for a
-    #                                 fifth fewer img/s (data/studies/skylines32-day)
+    #                                 FID price from 2.16x to 1.21x at the same cut on daytime
+    #                                 skylines (data/studies/skylines32-day), not on faces
+    #                                 (1.40x vs 1.26x, faces32-ssn-path-length); 1/5 fewer img/s
     style_mixing: float | None = None  # None: 0.9 for stylegan2, 0 for spatial generators
 
 
