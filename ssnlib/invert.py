@@ -48,6 +48,8 @@ def noise_regularization(noises: Sequence[torch.Tensor]) -> torch.Tensor:
     noise map with itself shifted by one pixel (both axes), at every scale down to 8x8."""
     total = 0
     for noise in noises:
+        if noise.shape[1] != 1:         # a global latent u [B, global_dim, 1, 1]: no pixels
+            continue
         size = noise.shape[-1]
         while True:
             for dim in (2, 3):

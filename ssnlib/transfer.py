@@ -303,11 +303,17 @@ def init_state(G: nn.Module, D: nn.Module | None, g_kwargs: dict, report: Transf
             "D": D.state_dict() if D is not None else None}
 
 
+# what a start may lack: a global latent (its gain starts at 0, so G draws the start's images)
+GROWN_PREFIXES = ("global_latent.",)
+
+
 def load_init(path: str | Path, G: nn.Module, D: nn.Module) -> str:
     """Start ``G`` (and ``D``, when the file has one) from an :func:`init_state` file, e.g. the
     output of ``ssn transfer``. Returns a one-line summary; a generator or discriminator of
     another architecture, size or width is a :class:`TransferError` naming the first
-    mismatching key and both shapes."""
+    mismatching key and both shapes. A ``G`` with a global latent may start from a file
+    without one (:data:`GROWN_PREFIXES`): u is fresh, and its gain 0 keeps the start's images.
+    """
     state = safe_load(path)
     fmt = state.get("format") if isinstance(state, dict) else None
     if fmt != INIT_FORMAT:
@@ -316,9 +322,10 @@ def load_init(path: str | Path, G: nn.Module, D: nn.Module) -> str:
     if state["arch"] != G.arch:
         raise TransferError(f"{path}: holds a {state['arch']} generator, this run trains "
                             f"{G.arch} (model.arch)")
-    copy_state(state["G"], G, f"{path}[G]")
+    report = copy_state(state["G"], G, f"{path}[G]", fresh_prefixes=GROWN_PREFIXES)
+    grown = "; the global latent u fresh (gain 0)" if report.fresh else ""
     if state["D"] is None:
-        return f"G from {path} ({state['source']}); D fresh (the source has none)"
+        return f"G from {path} ({state['source']}){grown}; D fresh (the source has none)"
     copy_state(state["D"], D, f"{path}[D]")
-    return f"G and D from {path} ({state['source']})"
+    return f"G and D from {path} ({state['source']}){grown}"
 

@@ -246,7 +246,7 @@ def test_call_errors():
     G = gen("ssn", 32)
     with pytest.raises(ValueError, match=r"z must have shape \[\*, 16, 4, 4\]"):
         G(torch.zeros(1, 16))
-    with pytest.raises(ValueError, match="noise maps"):
+    with pytest.raises(ValueError, match="noise entries"):
         G(G.sample_z(1), noise=G.make_noise(1)[:-1])
     with pytest.raises(ValueError, match="w-grid"):
         G.synthesis(torch.zeros(1, 16, 2, 2))

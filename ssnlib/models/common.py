@@ -80,10 +80,14 @@ class GeneratorBase(nn.Module):
     arch = ""
     spatial = False
 
-    def __init__(self, resolution: int, z_dim: int, w_dim: int, channels: dict[int, int]):
+    def __init__(self, resolution: int, z_dim: int, w_dim: int, channels: dict[int, int],
+                 global_dim: int = 0):
         super().__init__()
         check_positive(z_dim=z_dim, w_dim=w_dim)
+        if isinstance(global_dim, bool) or not isinstance(global_dim, int) or global_dim < 0:
+            raise ValueError(f"global_dim must be a non-negative integer, got {global_dim!r}")
         self.resolution, self.z_dim, self.w_dim = check_resolution(resolution), z_dim, w_dim
+        self.global_dim = global_dim        # 0: no global latent u (every paper model)
         self.channels = channels
         self.log_size = int(math.log2(resolution))
         # one noise map for the 4x4 conv, two per later resolution (rosinality's layout)
@@ -92,7 +96,8 @@ class GeneratorBase(nn.Module):
 
     @property
     def num_noise(self) -> int:
-        return len(self.noise_sizes)
+        """Entries of a noise list: a map per noisy layer, then u if there is a global latent."""
+        return len(self.noise_sizes) + (1 if self.global_dim else 0)
 
     @property
     def z_shape(self) -> tuple[int, ...]:
@@ -110,11 +115,20 @@ class GeneratorBase(nn.Module):
 
     def make_noise(self, batch: int = 1, generator: torch.Generator | None = None,
                    device: torch.device | str | None = None) -> list[torch.Tensor]:
-        """One noise map [batch, 1, r, r] per noisy layer, drawn with ``generator``. Pass the
-        list as ``noise=`` to several calls to make them share noise."""
+        """One noise map [batch, 1, r, r] per noisy layer, drawn with ``generator``, then, for
+        a generator with a global latent, u [batch, global_dim, 1, 1] (drawn first, as
+        ``synthesis`` draws it when not given). Pass the list as ``noise=`` to several calls to
+        make them share noise (and u)."""
         check_positive(batch=batch)
-        return [randn((batch, 1, s, s), generator, device=self._device(device))
-                for s in self.noise_sizes]
+        device = self._device(device)
+        u = [randn((batch, self.global_dim, 1, 1), generator, device=device)] \
+            if self.global_dim else []
+        return [randn((batch, 1, s, s), generator, device=device)
+                for s in self.noise_sizes] + u
+
+    def const_noise(self) -> list[torch.Tensor]:
+        """The stored noise (``noise="const"``)."""
+        return self.noises.as_list()
 
     def _noise_list(self, noise: NoiseArg) -> list[torch.Tensor | None]:
         if noise is None:
@@ -122,10 +136,10 @@ class GeneratorBase(nn.Module):
         if isinstance(noise, str):
             if noise != "const":
                 raise ValueError(f"noise must be None, 'const' or a list, got {noise!r}")
-            return self.noises.as_list()
+            return self.const_noise()
         noise = list(noise)
         if len(noise) != self.num_noise:
-            raise ValueError(f"expected {self.num_noise} noise maps (see make_noise), "
+            raise ValueError(f"expected {self.num_noise} noise entries (see make_noise), "
                              f"got {len(noise)}")
         return noise
 

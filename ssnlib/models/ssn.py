@@ -30,9 +30,10 @@ from ssnlib.layers import (
     PixelNorm,
     SpatiallyModulatedConv2d,
     Upsample,
+    randn,
 )
 from ssnlib.models.common import GeneratorBase, NoiseArg, make_channels
-from ssnlib.utils import check_positive
+from ssnlib.utils import assert_shape, check_positive
 
 
 def grid_mapping(z_dim: int, w_dim: int, n_mlp: int, lr_mlp: float) -> nn.Sequential:
@@ -40,6 +41,32 @@ def grid_mapping(z_dim: int, w_dim: int, n_mlp: int, lr_mlp: float) -> nn.Sequen
     return nn.Sequential(PixelNorm(), *[
         EqualConv2d(z_dim if i == 0 else w_dim, w_dim, 1, lr_mul=lr_mlp, activation=True)
         for i in range(n_mlp)])
+
+
+class GlobalLatent(nn.Module):
+    """A global latent u beside the grid (ours; the paper's conclusion suggests latents at
+    several scales): u [B, global_dim, 1, 1] ~ N(0, I) goes through its own mapping MLP to
+    w_u [B, w_dim, 1, 1], which is added to every block's w::
+
+        w_a <- w_a + gain * w_u(u)        for every block a of the w-grid
+
+    u rides in the noise list (its last entry, see ``make_noise``), so everything that holds
+    the noise when a block is redrawn (eq. 2, the metrics, the BlockPicker) holds u too: a
+    block resample keeps what u carries (a face's background, a skyline's time of day), and
+    eq. 2 no longer asks the blocks to agree on it. ``gain`` starts at 0, so a model grown
+    from one without u (``model.init``) starts by drawing exactly its images. ``const`` is
+    the u of ``noise="const"``. Truncation pulls the w-grid only; u is left as drawn.
+    """
+
+    def __init__(self, global_dim: int, w_dim: int, n_mlp: int, lr_mlp: float):
+        super().__init__()
+        self.style = grid_mapping(global_dim, w_dim, n_mlp, lr_mlp)
+        self.gain = nn.Parameter(torch.zeros(1))
+        self.register_buffer("const", torch.randn(1, global_dim, 1, 1))
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """u [B, global_dim, 1, 1] -> the offset ``gain * w_u`` [B, w_dim, 1, 1]."""
+        return self.gain * self.style(u)
 
 
 class SpatialEncoder(nn.Module):
@@ -142,13 +169,15 @@ class SpatialGenerator(GeneratorBase):
     def __init__(self, resolution: int, grid: tuple[int, int], z_dim: int, w_dim: int,
                  channels: dict[int, int] | None, channel_max: int, channel_multiplier: int,
                  n_mlp: int, lr_mlp: float, encoder_subdiv: int, encoder_units: int,
-                 blur_kernel: Sequence[float]):
+                 blur_kernel: Sequence[float], global_dim: int = 0):
         check_positive(n_mlp=n_mlp)
         chans = make_channels(resolution, channels, channel_max, channel_multiplier)
-        super().__init__(resolution, z_dim, w_dim, chans)
+        super().__init__(resolution, z_dim, w_dim, chans, global_dim)
         n_h, n_w = grid
         self.grid = BlockGrid(n_h, n_w, resolution, resolution)
         self.style = grid_mapping(z_dim, w_dim, n_mlp, lr_mlp)
+        if global_dim:
+            self.global_latent = GlobalLatent(global_dim, w_dim, n_mlp, lr_mlp)
         self.encoder = SpatialEncoder(w_dim, encoder_subdiv, encoder_units)
         self.input = ConstantInput(chans[4])
         self.conv1 = self.styled_conv(chans[4], chans[4], upsample=False, blur_kernel=blur_kernel)
@@ -174,6 +203,9 @@ class SpatialGenerator(GeneratorBase):
     def z_shape(self) -> tuple[int, ...]:
         return (self.z_dim, self.grid.n_h, self.grid.n_w)
 
+    def const_noise(self) -> list[torch.Tensor]:
+        return super().const_noise() + ([self.global_latent.const] if self.global_dim else [])
+
     def synthesis(self, w: torch.Tensor, noise: NoiseArg = None,
                   generator: torch.Generator | None = None) -> torch.Tensor:
         """w-grid [B, w_dim, n_h, n_w] -> images [B, 3, R, R]."""
@@ -182,6 +214,13 @@ class SpatialGenerator(GeneratorBase):
             raise ValueError(f"w must be a w-grid [B, {', '.join(map(str, shape))}], "
                              f"got {tuple(w.shape)}")
         noise = self._noise_list(noise)
+        if self.global_dim:
+            u = noise[-1]
+            if u is None:               # drawn first, as make_noise draws it
+                u = randn((w.shape[0], self.global_dim, 1, 1), generator, device=w.device)
+            assert_shape("the global latent u (the noise list's last entry)", u,
+                         [None, self.global_dim, 1, 1])
+            w = w + self.global_latent(u.to(w.dtype))          # [B, w_dim, n_h, n_w]
         w_map = self.encoder(w)
         x = self.conv1(self.input(w.shape[0]), w_map, noise[0], generator)
         skip = self.to_rgb1(x, w_map)
@@ -196,7 +235,8 @@ class SSNGenerator(SpatialGenerator):
     """The SSN generator: spatially modulated convs (eq. 1) and spatially modulated ToRGB on
     the :class:`SpatialGenerator` skeleton. ``sigma_mode`` (``"exact"`` or ``"fast"``) chooses
     how every layer computes sigma_E (see :class:`~ssnlib.layers.SpatiallyModulatedConv2d`); it
-    changes no parameter, so a checkpoint runs in either mode."""
+    changes no parameter, so a checkpoint runs in either mode. ``global_dim > 0`` adds a
+    :class:`GlobalLatent` u (ours, not the paper's; 0, the default, is the paper's SSN)."""
 
     arch = "ssn"
 
@@ -204,13 +244,14 @@ class SSNGenerator(SpatialGenerator):
                  w_dim: int = 512, channels: dict[int, int] | None = None,
                  channel_max: int = 512, channel_multiplier: int = 2, n_mlp: int = 8,
                  lr_mlp: float = 0.01, encoder_subdiv: int = 4, encoder_units: int = 1,
-                 blur_kernel: Sequence[float] = DEFAULT_BLUR, sigma_mode: str = "exact"):
+                 blur_kernel: Sequence[float] = DEFAULT_BLUR, sigma_mode: str = "exact",
+                 global_dim: int = 0):
         if sigma_mode not in SIGMA_MODES:
             raise ValueError(f"sigma_mode must be one of {SIGMA_MODES}, got {sigma_mode!r}")
         self.sigma_mode = sigma_mode            # the factories below run inside __init__
         super().__init__(resolution, grid, z_dim, w_dim, channels, channel_max,
                          channel_multiplier, n_mlp, lr_mlp, encoder_subdiv, encoder_units,
-                         blur_kernel)
+                         blur_kernel, global_dim)
 
     def styled_conv(self, in_channels, out_channels, upsample, blur_kernel):
         return SpatialStyledConv(in_channels, out_channels, self.w_dim, upsample=upsample,
