@@ -5,7 +5,8 @@ a click on a block of the image selects it (a second click deselects it), and th
 tinted on the image itself.
 *Resample* redraws the selected blocks of z from N(0, I) (the noise inputs stay fixed, as in
 the paper's resamplings), *Undo* steps back, *Reset* returns to the first image, *New image*
-draws a new z and noise. Beside the picker: the image before the last step with the resampled
+draws a new z and noise, and *New u* (a generator with a global latent) redraws u and keeps every
+block. Beside the picker: the image before the last step with the resampled
 blocks outlined, and a heat map of |after - before| (mean over RGB, scaled to its maximum).
 
 Only core ipywidgets are used and images are PNG bytes from PIL (no matplotlib per click), so
@@ -24,7 +25,7 @@ import ipywidgets as widgets
 import torch
 
 from ssnlib.blocks import grid_of
-from ssnlib.resample.core import change_locality, resample_blocks
+from ssnlib.resample.core import change_locality, redraw_global, resample_blocks
 from ssnlib.resample.render import difference, draw_blocks, heatmap, png_bytes
 from ssnlib.resample.select import Selection, selected_indices, selection_mask
 from ssnlib.utils import to_uint8
@@ -142,6 +143,9 @@ class BlockPicker(widgets.VBox):
         self.reset_button = button("Reset", "back to the first image, nothing selected",
                                    self.reset)
         self.new_button = button("New image", "draw a new z and new noise", self.new_image)
+        # a generator with a global latent u: redraw u, keep every block
+        self.global_button = button("New u", "redraw the global latent u, keep every block",
+                                    self.redraw_u) if getattr(self.G, "global_dim", 0) else None
         self.strength = widgets.FloatSlider(
             value=1.0, min=0.0, max=1.0, step=0.05, description="strength",
             tooltip="1: redraw the blocks; less: move them part of the way, cos(t) z + sin(t) "
@@ -162,7 +166,8 @@ class BlockPicker(widgets.VBox):
                           column(widgets.HTML("<b>before</b> (last step)"), self.before),
                           column(self.change_title, self.change)], layout=WRAP),
             widgets.HBox([self.resample_button, self.undo_button, self.reset_button,
-                          self.new_button, self.strength], layout=WRAP),
+                          self.new_button, *[b for b in (self.global_button,) if b],
+                          self.strength], layout=WRAP),
             self.status, needs_kernel]
 
     # -- state ---------------------------------------------------------------------------
@@ -222,6 +227,13 @@ class BlockPicker(widgets.VBox):
         noise = self.G.make_noise(1, self.generator, device=self.z.device)
         image = self._render(z, noise)
         self._push(_State(z, noise, image, image, []))
+
+    def redraw_u(self) -> None:
+        """Redraw the global latent u (a generator with one), every block of z kept; graded
+        by the strength slider like a resample (undoable)."""
+        noise = redraw_global(self.G, self.noise, self.generator,
+                              t=self.strength.value * math.pi / 2)
+        self._push(_State(self.z, noise, self._render(self.z, noise), self.image, []))
 
     # -- drawing -------------------------------------------------------------------------
 

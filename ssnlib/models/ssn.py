@@ -56,6 +56,10 @@ class GlobalLatent(nn.Module):
     eq. 2 no longer asks the blocks to agree on it. ``gain`` starts at 0, so a model grown
     from one without u (``model.init``) starts by drawing exactly its images. ``const`` is
     the u of ``noise="const"``. Truncation pulls the w-grid only; u is left as drawn.
+
+    Redrawing every block in turn now ends at a fresh z under the *same* u; redrawing u too
+    (:func:`ssnlib.resample.redraw_global`) ends at a fresh sample, so Definition 1's chain
+    needs u as one more step, a "block" that spans the image.
     """
 
     def __init__(self, global_dim: int, w_dim: int, n_mlp: int, lr_mlp: float):

@@ -53,6 +53,23 @@ def resample_blocks(G, z: torch.Tensor, blocks: Selection,
     return torch.where(mask, graded(z, fresh, t), z)
 
 
+def redraw_global(G, noise: Sequence[torch.Tensor], generator: torch.Generator | None = None,
+                  t: float = FULL) -> list[torch.Tensor]:
+    """A new noise list for a generator with a global latent: u (the list's last entry) drawn
+    afresh, graded by ``t`` as :func:`resample_blocks` grades a block, every noise map kept.
+    With the same z, only what u carries changes (a face's background, say): the other half
+    of the control a block resample gives, which keeps u."""
+    if not getattr(G, "global_dim", 0):
+        raise ValueError(f"{type(G).__name__} has no global latent u to redraw (global_dim 0)")
+    noise = list(noise)
+    if len(noise) != G.num_noise:
+        raise ValueError(f"expected {G.num_noise} noise entries (see make_noise), "
+                         f"got {len(noise)}")
+    u = noise[-1]
+    fresh = randn(u.shape, generator, device=u.device, dtype=u.dtype)
+    return [*noise[:-1], graded(u, fresh, t)]
+
+
 def graded(z: torch.Tensor, fresh: torch.Tensor, t: float) -> torch.Tensor:
     """``cos(t) z + sin(t) fresh``: N(0, I) again for independent standard normal z and
     fresh; exactly ``fresh`` at t = pi/2."""
@@ -95,7 +112,9 @@ def resample_chain(G, z: torch.Tensor, order: Sequence[int] | None = None,
     indices; default row-major), as in Definition 1.
 
     The last latent shares nothing with ``z``: it is a fresh sample of N(0, I), which is why
-    an SSN's block resampling is a block-resampling of its image distribution. With
+    an SSN's block resampling is a block-resampling of its image distribution (for a
+    generator with a global latent u, kept in the noise, only once u is redrawn too:
+    :func:`redraw_global`). With
     ``render=True`` every frame is generated under one fixed noise (``noise``, or a draw from
     ``generator``), so the frames show the image drifting block by block into a new sample.
     """
