@@ -303,7 +303,7 @@ def init_state(G: nn.Module, D: nn.Module | None, g_kwargs: dict, report: Transf
             "D": D.state_dict() if D is not None else None}
 
 
-# what a start may lack: a global latent (its gain starts at 0, so G draws the start's images)
+# what a start may lack: a global latent (at its default gain 0, G draws the start's images)
 GROWN_PREFIXES = ("global_latent.",)
 
 
@@ -312,7 +312,8 @@ def load_init(path: str | Path, G: nn.Module, D: nn.Module) -> str:
     output of ``ssn transfer``. Returns a one-line summary; a generator or discriminator of
     another architecture, size or width is a :class:`TransferError` naming the first
     mismatching key and both shapes. A ``G`` with a global latent may start from a file
-    without one (:data:`GROWN_PREFIXES`): u is fresh, and its gain 0 keeps the start's images.
+    without one (:data:`GROWN_PREFIXES`): u is fresh, and a gain starting at 0 (the default)
+    keeps the start's images.
     """
     state = safe_load(path)
     fmt = state.get("format") if isinstance(state, dict) else None
@@ -323,7 +324,8 @@ def load_init(path: str | Path, G: nn.Module, D: nn.Module) -> str:
         raise TransferError(f"{path}: holds a {state['arch']} generator, this run trains "
                             f"{G.arch} (model.arch)")
     report = copy_state(state["G"], G, f"{path}[G]", fresh_prefixes=GROWN_PREFIXES)
-    grown = "; the global latent u fresh (gain 0)" if report.fresh else ""
+    grown = (f"; the global latent u fresh (gain {float(G.global_latent.gain):g})"
+             if report.fresh else "")
     if state["D"] is None:
         return f"G from {path} ({state['source']}){grown}; D fresh (the source has none)"
     copy_state(state["D"], D, f"{path}[D]")

@@ -14,10 +14,10 @@ from ssnlib.widgets import BlockPicker
 WIDTH, U = 16, 8
 
 
-def ssn(global_dim=U, seed=0):
+def ssn(global_dim=U, seed=0, **kw):
     torch.manual_seed(seed)
     return build_generator("ssn", "tiny", z_dim=WIDTH, w_dim=WIDTH, channel_max=WIDTH,
-                           n_mlp=2, global_dim=global_dim)
+                           n_mlp=2, global_dim=global_dim, **kw)
 
 
 def opened(G, gain=1.0):
@@ -70,6 +70,20 @@ def test_a_grown_model_draws_exactly_the_images_of_its_start(tmp_path):
     z, noise = G.sample_z(4, gen), G.make_noise(4, gen)
     with torch.no_grad():
         assert torch.equal(G(z, noise=noise), start(z, noise=noise[:-1]))
+
+
+def test_a_nonzero_starting_gain_lets_u_act_from_the_start(tmp_path):
+    start = ssn(global_dim=0, seed=1)
+    path = tmp_path / "init.pt"
+    torch.save(init_state(start, None, {}, TransferReport("test", "SSNGenerator"), "test"), path)
+    G = ssn(seed=2, global_gain=0.25)
+    assert "u fresh (gain 0.25)" in load_init(path, G, torch.nn.Linear(1, 1))
+    gen = torch.Generator().manual_seed(3)
+    z, noise = G.sample_z(2, gen), G.make_noise(2, gen)
+    with torch.no_grad():
+        grown, other_u = G(z, noise=noise), G(z, noise=redraw_global(G, noise, gen))
+        assert not torch.equal(grown, start(z, noise=noise[:-1]))
+    assert (grown - other_u).abs().mean() > 1e-4
 
 
 def test_eq2_does_not_charge_what_u_carries():

@@ -53,8 +53,13 @@ class GlobalLatent(nn.Module):
     u rides in the noise list (its last entry, see ``make_noise``), so everything that holds
     the noise when a block is redrawn (eq. 2, the metrics, the BlockPicker) holds u too: a
     block resample keeps what u carries (a face's background, a skyline's time of day), and
-    eq. 2 no longer asks the blocks to agree on it. ``gain`` starts at 0, so a model grown
-    from one without u (``model.init``) starts by drawing exactly its images. ``const`` is
+    eq. 2 no longer asks the blocks to agree on it. ``gain`` starts at ``gain_init``, 0 by
+    default, so a model grown from one without u (``model.init``) starts by drawing exactly
+    its images. At 0, though, nothing in the loss rewards u at first order (the images do not
+    depend on it, so the gain's gradient, the image gradient against a random w_u, averages
+    to 0): grown from the faces transfer it stayed near 0 through 120,000 images
+    (``data/studies/faces32-ssn-global``); a nonzero start lets u act from the first step,
+    at the cost of a start that differs slightly from the model it grew from. ``const`` is
     the u of ``noise="const"``. Truncation pulls the w-grid only; u is left as drawn.
 
     Redrawing every block in turn now ends at a fresh z under the *same* u; redrawing u too
@@ -62,10 +67,11 @@ class GlobalLatent(nn.Module):
     needs u as one more step, a "block" that spans the image.
     """
 
-    def __init__(self, global_dim: int, w_dim: int, n_mlp: int, lr_mlp: float):
+    def __init__(self, global_dim: int, w_dim: int, n_mlp: int, lr_mlp: float,
+                 gain_init: float = 0.0):
         super().__init__()
         self.style = grid_mapping(global_dim, w_dim, n_mlp, lr_mlp)
-        self.gain = nn.Parameter(torch.zeros(1))
+        self.gain = nn.Parameter(torch.full((1,), float(gain_init)))
         self.register_buffer("const", torch.randn(1, global_dim, 1, 1))
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
@@ -173,7 +179,7 @@ class SpatialGenerator(GeneratorBase):
     def __init__(self, resolution: int, grid: tuple[int, int], z_dim: int, w_dim: int,
                  channels: dict[int, int] | None, channel_max: int, channel_multiplier: int,
                  n_mlp: int, lr_mlp: float, encoder_subdiv: int, encoder_units: int,
-                 blur_kernel: Sequence[float], global_dim: int = 0):
+                 blur_kernel: Sequence[float], global_dim: int = 0, global_gain: float = 0.0):
         check_positive(n_mlp=n_mlp)
         chans = make_channels(resolution, channels, channel_max, channel_multiplier)
         super().__init__(resolution, z_dim, w_dim, chans, global_dim)
@@ -181,7 +187,7 @@ class SpatialGenerator(GeneratorBase):
         self.grid = BlockGrid(n_h, n_w, resolution, resolution)
         self.style = grid_mapping(z_dim, w_dim, n_mlp, lr_mlp)
         if global_dim:
-            self.global_latent = GlobalLatent(global_dim, w_dim, n_mlp, lr_mlp)
+            self.global_latent = GlobalLatent(global_dim, w_dim, n_mlp, lr_mlp, global_gain)
         self.encoder = SpatialEncoder(w_dim, encoder_subdiv, encoder_units)
         self.input = ConstantInput(chans[4])
         self.conv1 = self.styled_conv(chans[4], chans[4], upsample=False, blur_kernel=blur_kernel)
@@ -240,7 +246,8 @@ class SSNGenerator(SpatialGenerator):
     the :class:`SpatialGenerator` skeleton. ``sigma_mode`` (``"exact"`` or ``"fast"``) chooses
     how every layer computes sigma_E (see :class:`~ssnlib.layers.SpatiallyModulatedConv2d`); it
     changes no parameter, so a checkpoint runs in either mode. ``global_dim > 0`` adds a
-    :class:`GlobalLatent` u (ours, not the paper's; 0, the default, is the paper's SSN)."""
+    :class:`GlobalLatent` u (ours, not the paper's; 0, the default, is the paper's SSN) whose
+    gain starts at ``global_gain``."""
 
     arch = "ssn"
 
@@ -249,13 +256,13 @@ class SSNGenerator(SpatialGenerator):
                  channel_max: int = 512, channel_multiplier: int = 2, n_mlp: int = 8,
                  lr_mlp: float = 0.01, encoder_subdiv: int = 4, encoder_units: int = 1,
                  blur_kernel: Sequence[float] = DEFAULT_BLUR, sigma_mode: str = "exact",
-                 global_dim: int = 0):
+                 global_dim: int = 0, global_gain: float = 0.0):
         if sigma_mode not in SIGMA_MODES:
             raise ValueError(f"sigma_mode must be one of {SIGMA_MODES}, got {sigma_mode!r}")
         self.sigma_mode = sigma_mode            # the factories below run inside __init__
         super().__init__(resolution, grid, z_dim, w_dim, channels, channel_max,
                          channel_multiplier, n_mlp, lr_mlp, encoder_subdiv, encoder_units,
-                         blur_kernel, global_dim)
+                         blur_kernel, global_dim, global_gain)
 
     def styled_conv(self, in_channels, out_channels, upsample, blur_kernel):
         return SpatialStyledConv(in_channels, out_channels, self.w_dim, upsample=upsample,
