@@ -324,7 +324,7 @@ def load_init(path: str | Path, G: nn.Module, D: nn.Module) -> str:
         raise TransferError(f"{path}: holds a {state['arch']} generator, this run trains "
                             f"{G.arch} (model.arch)")
     report = copy_state(state["G"], G, f"{path}[G]", fresh_prefixes=GROWN_PREFIXES)
-    grown = (f"; the global latent u fresh (gain {float(G.global_latent.gain):g})"
+    grown = (f"; the global latent u fresh (gain {G.global_latent.gain.item():g})"
              if report.fresh else "")
     if state["D"] is None:
         return f"G from {path} ({state['source']}){grown}; D fresh (the source has none)"
