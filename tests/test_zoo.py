@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from ssnlib.metrics.distortion import distortion_and_locality
 from ssnlib.metrics.featurenet import DomainFeatures
@@ -325,3 +326,36 @@ def test_the_faces_estimate_arms_change_only_the_weight_and_the_resamples():
         arms[lam] = {p["images"] for p in curve["points"]}
     assert set(arms) == {100, 200, 300, 1000}
     assert all({60000, 120000} <= images for images in arms.values())
+
+
+def test_the_global_latent_study_keeps_the_faces_terms_and_adds_only_u():
+    """Chapter 5 holds the global-latent branches against the path-length study's: the same
+    terms (recipe, minutes, checkpoints, scores), and each arm changes only lambda_D, the
+    resamples, u's width and its starting gain, as its name says. The exported generators
+    are the gain-0.25 arms at 120,000 images, with u in their configs."""
+    study, faces = (results.recipe_study(n) for n in ("faces32-ssn-global",
+                                                      "faces32-ssn-path-length"))
+    for command in [study["command"]] + [e["command"] for e in study.get("extensions", [])]:
+        for part in ("--minutes 45", "--every 60000", "--num 10000", "--resampling 1000",
+                     "--recipe configs/zoo/v3/faces32-ssn-ld100.yaml"):
+            assert part in command and part in faces["command"]
+    arms = set()
+    for name, curve in study["variants"].items():
+        set_ = dict(o.split("=", 1) for o in curve["overrides"])
+        assert set_.pop("precision") == "bf16"
+        assert set_.pop("model.overrides.global_dim") == "64" and "global latent 64" in name
+        lam = float(set_.pop("reg.distortion_weight"))
+        resamples = int(set_.pop("reg.distortion_resamples", 1))
+        gain = float(set_.pop("model.overrides.global_gain", 0))
+        assert set_ == {} and name.startswith(f"lambda_D {lam:g}")
+        assert (resamples == 4) == ("4 resamples" in name) and (gain > 0) == ("gain" in name)
+        assert {60000, 120000} <= {p["images"] for p in curve["points"]}
+        arms.add((lam, resamples, gain))
+    assert arms == {(0, 1, 0), (200, 4, 0), (0, 1, 0.25), (200, 4, 0.25)}
+    for folder in ("faces32-ssn-ld0-u", "faces32-ssn-ld200x4-u"):
+        path = results.STUDIES / "faces32-ssn-global" / "models" / folder
+        config = yaml.safe_load((path / "config.yaml").read_text())
+        assert config["model"]["overrides"]["global_dim"] == 64
+        assert config["model"]["overrides"]["global_gain"] == 0.25
+        manifest = json.loads((path / "manifest.json").read_text())
+        assert manifest["training"]["images_seen"] == 120000
