@@ -52,8 +52,9 @@ class GlobalLatent(nn.Module):
 
     u rides in the noise list (its last entry, see ``make_noise``), so everything that holds
     the noise when a block is redrawn (eq. 2, the metrics, the BlockPicker) holds u too: a
-    block resample keeps what u carries (a face's background, a skyline's time of day), and
-    eq. 2 no longer asks the blocks to agree on it. ``gain`` starts at ``gain_init``, 0 by
+    block resample keeps whatever u carries, and eq. 2 neither asks the blocks to agree on it
+    nor charges it (so eq. 2 alone lets a generator move its variety into u and leave the
+    blocks inert: chapter 5, "A global latent, trained"). ``gain`` starts at ``gain_init``, 0 by
     default, so a model grown from one without u (``model.init``) starts by drawing exactly
     its images. At 0, though, nothing in the loss rewards u at first order (the images do not
     depend on it, so the gain's gradient, the image gradient against a random w_u, averages
