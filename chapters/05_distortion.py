@@ -1397,10 +1397,9 @@ for images in (60000, 120000):
                                  p["fid"] / u0["fid"])
         u_rows.append([name, f"{p['images']:,}", f"{p['fid']:.1f}",
                        *[f"{x:.2f}" for x in u_trade[name, images][1:]],
-                       f"{p['energy_inside']:.2f}", f"{p['precision']:.2f}"])
+                       f"{p['energy_inside']:.2f}"])
 plotting.show_table(
-    ["arm", "images", "FID", "cut", "FID ratio", "cut, twin", "ratio, twin", "inside",
-     "prec."],
+    ["arm", "images", "FID", "cut", "FID ratio", "cut, twin", "ratio, twin", "inside"],
     u_rows, caption="faces from the transfer; cut and FID ratio against λ_D 0 without u, "
                     "then against the λ_D 0 twin of the same kind (data/studies/"
                     "faces32-ssn-global, faces32-ssn-path-length); ×4: four resampled "
@@ -1411,7 +1410,8 @@ for (name, _), (p, cut, ratio, cut_u, ratio_u) in u_trade.items():
           f"cut {cut:.2f}x at {ratio:.2f}x (against its twin: {cut_u:.2f}x at {ratio_u:.2f}x), "
           f"relative "
           f"leak {p['relative_leak']:.2f}, rho^2 {p['block_rho2']:.3f}{share}, "
-          f"recall {p['recall']:.3f}, never drawn {len(p['never_drawn'])}")
+          f"precision {p['precision']:.2f}, recall {p['recall']:.3f}, "
+          f"never drawn {len(p['never_drawn'])}")
 for name, curve in global_study["variants"].items():
     last = curve["points"][-1]
     print(f"{name}: {last['images'] / last['train_s']:.1f} img/s")
