@@ -114,10 +114,11 @@ def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
     """Domain FID, KID, precision, recall, coverage, the radius ratio and (procedural data)
     the attribute TV and smallest spread ratio of a checkpoint's EMA generator (the eval's
     report: ``out``, by default beside the checkpoint); with ``--resampling N`` also an SSN's
-    distortion, the share of a resample's change inside its block (the zoo ledgers'
-    resampling scores) and the two factors of its leak, block variance and relative leak,
-    with the blocks' mean squared correlation and the share of the leak that the noise moves
-    (a global latent's u included; :mod:`ssnlib.metrics.consistency`), on N samples."""
+    distortion, the share of a resample's change inside its block and that change itself
+    (``change_inside``, mean squared; the zoo ledgers' resampling scores) and the two
+    factors of its leak, block variance and relative leak, with the blocks' mean squared
+    correlation and the share of the leak that the noise moves (a global latent's u
+    included; :mod:`ssnlib.metrics.consistency`), on N samples."""
     out = out or ckpt.with_suffix(".scores.json")
     procedural = procedural_domain(dataset) is not None
     evaluate(ckpt, "fid,kid,pr" + (",attributes" if procedural else ""), args.num,
@@ -143,6 +144,7 @@ def read_scores(out: Path) -> dict:
         c = m["consistency"]
         scores |= {"distortion": m["distortion"]["distortion"],
                    "energy_inside": m["locality"]["energy_inside"],
+                   "change_inside": m["locality"]["inside"],     # what a resample still moves
                    "block_variance": c["mean_var"], "relative_leak": c["mean_leak"],
                    "block_rho2": c["mean_rho2"], "noise_share": c["noise_share"]}
     return scores
