@@ -57,14 +57,18 @@ def test_u_changes_the_whole_image_and_a_block_resample_keeps_it():
     assert kept < change_u[~inside].mean()
 
 
-def test_a_grown_model_draws_exactly_the_images_of_its_start(tmp_path):
+def start_without_u(tmp_path):
+    """An SSN without u and its ``model.init`` file (no discriminator): (start, path)."""
     start = ssn(global_dim=0, seed=1)
     path = tmp_path / "init.pt"
     torch.save(init_state(start, None, {}, TransferReport("test", "SSNGenerator"), "test"), path)
+    return start, path
+
+
+def test_a_grown_model_draws_exactly_the_images_of_its_start(tmp_path):
+    start, path = start_without_u(tmp_path)
     G = ssn(seed=2)
-    D = torch.nn.Linear(1, 1)
-    note = load_init(path, G, D)
-    assert "global latent u fresh" in note
+    assert "global latent u fresh (gain 0)" in load_init(path, G, torch.nn.Linear(1, 1))
     assert torch.equal(G.global_latent.gain.detach(), torch.zeros(1))
     gen = torch.Generator().manual_seed(3)
     z, noise = G.sample_z(4, gen), G.make_noise(4, gen)
@@ -73,9 +77,7 @@ def test_a_grown_model_draws_exactly_the_images_of_its_start(tmp_path):
 
 
 def test_a_nonzero_starting_gain_lets_u_act_from_the_start(tmp_path):
-    start = ssn(global_dim=0, seed=1)
-    path = tmp_path / "init.pt"
-    torch.save(init_state(start, None, {}, TransferReport("test", "SSNGenerator"), "test"), path)
+    start, path = start_without_u(tmp_path)
     G = ssn(seed=2, global_gain=0.25)
     assert "u fresh (gain 0.25)" in load_init(path, G, torch.nn.Linear(1, 1))
     gen = torch.Generator().manual_seed(3)
@@ -95,7 +97,7 @@ def test_eq2_does_not_charge_what_u_carries():
     gen = torch.Generator().manual_seed(0)
     z = G.sample_z(4, gen)
     penalty = distortion_penalty(G, z, generator=gen, resamples=2)
-    assert float(penalty) == 0.0
+    assert penalty.item() == 0.0
     with torch.no_grad():
         images = G(z, noise=G.make_noise(4, gen))
     assert (images[0] - images[1]).abs().mean() > 1e-3

@@ -302,6 +302,11 @@ def test_the_committed_path_length_study_varies_only_its_two_weights():
         assert report["args"]["num"] == 2000 and report["metrics"]["ppl"]["ppl"] > 0
 
 
+# the terms every faces study from the transfer shares (chapter 5 compares their arms)
+FACES_STUDY_TERMS = ("--minutes 45", "--every 60000", "--num 10000", "--resampling 1000",
+                     "--recipe configs/zoo/v3/faces32-ssn-ld100.yaml")
+
+
 def test_the_faces_estimate_arms_change_only_the_weight_and_the_resamples():
     """The path-length study's extension, which chapter 5 holds against its unregularised
     branch: the same command's terms (recipe, minutes, checkpoints, scores), the path-length
@@ -310,9 +315,7 @@ def test_the_faces_estimate_arms_change_only_the_weight_and_the_resamples():
     study = results.recipe_study("faces32-ssn-path-length")
     assert len(study["extensions"]) == 2            # two pairs of arms, one command each
     for ext in study["extensions"]:
-        for part in ("--minutes 45", "--every 60000", "--num 10000", "--resampling 1000",
-                     "--recipe configs/zoo/v3/faces32-ssn-ld100.yaml"):
-            assert part in ext["command"]
+        assert all(part in ext["command"] for part in FACES_STUDY_TERMS)
     arms = {}
     for name, curve in study["variants"].items():
         set_ = dict(o.split("=", 1) for o in curve["overrides"])
@@ -336,8 +339,7 @@ def test_the_global_latent_study_keeps_the_faces_terms_and_adds_only_u():
     study, faces = (results.recipe_study(n) for n in ("faces32-ssn-global",
                                                       "faces32-ssn-path-length"))
     for command in [study["command"]] + [e["command"] for e in study.get("extensions", [])]:
-        for part in ("--minutes 45", "--every 60000", "--num 10000", "--resampling 1000",
-                     "--recipe configs/zoo/v3/faces32-ssn-ld100.yaml"):
+        for part in FACES_STUDY_TERMS:
             assert part in command and part in faces["command"]
     arms = set()
     for name, curve in study["variants"].items():
