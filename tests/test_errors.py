@@ -109,6 +109,10 @@ CASES = [
                                     "run_dir=<tmp>/w"], "broken.png"),
     ("bad background", ["prepare-data", "<images>", "<tmp>/arch", "--resolution", "32",
                         "--background", "pink"], "pink"),
+    ("resample, nothing to redraw", ["resample", "--ckpt", "<good>", "--seed", "0", "--out",
+                                     "<tmp>/r"], "--new-u"),
+    ("resample --new-u without u", ["resample", "--ckpt", "<good>", "--seed", "0", "--new-u",
+                                    "--out", "<tmp>/r"], "no global latent u"),
 ]
 
 

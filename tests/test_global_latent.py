@@ -2,14 +2,18 @@
 so whatever holds the noise when a block is redrawn holds u; a model grown from one without u
 draws exactly its images; eq. 2 does not charge what u carries."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
+from ssnlib.cli import main
 from ssnlib.losses import distortion_penalty
 from ssnlib.models import build_generator
 from ssnlib.resample import redraw_global, resample_blocks
 from ssnlib.transfer import TransferReport, init_state, load_init
 from ssnlib.widgets import BlockPicker
+from ssnlib.zoo import load_any
 
 WIDTH, U = 16, 8
 
@@ -152,3 +156,30 @@ def test_the_block_picker_offers_new_u_only_with_a_global_latent():
     picker.undo_button.click()
     assert torch.equal(picker.image, before)
     assert BlockPicker(ssn(global_dim=0), seed=0, display=32).global_button is None
+
+
+EXPORTED_U = (Path(__file__).resolve().parents[1]
+              / "data/studies/faces32-ssn-global/models/faces32-ssn-ld200x4-u")
+
+
+@pytest.mark.parametrize("blocks", [[], ["--blocks", "2:1"]], ids=["u alone", "u and a block"])
+def test_ssn_resample_new_u_redraws_u_and_only_the_blocks_asked_for(tmp_path, blocks):
+    """`ssn resample --new-u` on an exported generator with u: the noise maps and every block
+    not asked for are kept, u is new, and after.png is that generator's image of the new
+    latents (the resample seed's draws: the blocks first, then u)."""
+    out = tmp_path / "r"
+    assert main(["resample", "--ckpt", str(EXPORTED_U), "--seed", "3", "--new-u", *blocks,
+                 "--out", str(out), "--device", "cpu"]) == 0
+    saved = torch.load(out / "latents.pt", weights_only=True)
+    z, z_after, noise, noise_after = (saved[k] for k in ("z", "z_after", "noise",
+                                                         "noise_after"))
+    G = load_any(EXPORTED_U, device="cpu")
+    assert saved["blocks"] == ([G.grid.index(2, 1)] if blocks else [])
+    moved = (z_after != z).any(1)[0]                                   # [n_h, n_w]
+    assert moved.flatten().nonzero().flatten().tolist() == saved["blocks"]
+    assert all(torch.equal(a, b) for a, b in zip(noise[:-1], noise_after[:-1], strict=True))
+    assert not torch.equal(noise[-1], noise_after[-1])
+    gen = torch.Generator().manual_seed(0)                             # --resample-seed 0
+    expect_z = resample_blocks(G, z, saved["blocks"], gen) if blocks else z
+    assert torch.equal(expect_z, z_after)
+    assert torch.equal(redraw_global(G, noise, gen)[-1], noise_after[-1])

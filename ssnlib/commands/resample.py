@@ -3,6 +3,7 @@
     ssn resample --ckpt faces32-ssn-ld100 --seed 3 --blocks 1,2 --out DIR
     ssn resample --ckpt RUN_OR_FILE --image photo.png --blocks 0:1,2:2 --out DIR
     ssn resample --ckpt RUN_OR_FILE --image photo.png --mask hair.png --out DIR
+    ssn resample --ckpt faces32-ssn-ld200x4-u --seed 3 --new-u [--blocks 1,2] --out DIR
 
 ``--ckpt`` takes any generator source (a zoo name, an exported folder, a checkpoint file or a
 run folder; :func:`ssnlib.zoo.load_any`). ``--seed S`` draws z and the noise from
@@ -10,9 +11,11 @@ run folder; :func:`ssnlib.zoo.load_any`). ``--seed S`` draws z and the noise fro
 image); ``--image`` inverts a picture first
 (:func:`ssnlib.invert.invert`). Without ``--ckpt``, ``--arch``/``--config`` build an *untrained*
 generator with weights from ``--init-seed`` (for trying the tool; its images are noise-like).
+``--new-u`` redraws a generator's global latent u (``global_dim`` > 0;
+:func:`ssnlib.resample.redraw_global`), alone (every block kept) or with the chosen blocks.
 DIR receives ``before.png``, ``after.png``, ``diff.png`` (heat map of the change),
 ``figure.png`` (the three with the block grid and the resampled blocks outlined) and
-``latents.pt`` (z before and after, and the noise), plus ``input.png`` with ``--image``.
+``latents.pt`` (z and the noise, before and after), plus ``input.png`` with ``--image``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from ssnlib.data.procedural import to_float_image
 from ssnlib.errors import InputError
 from ssnlib.invert import invert
 from ssnlib.models import build_generator
-from ssnlib.resample.core import change_locality, resample_blocks
+from ssnlib.resample.core import change_locality, redraw_global, resample_blocks
 from ssnlib.resample.render import difference, heatmap, resample_figure
 from ssnlib.resample.select import selected_indices, selection_mask
 from ssnlib.utils import get_device, to_uint8
@@ -86,9 +89,11 @@ def _add_arguments(parser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--seed", type=int, help="sample z and noise from this seed")
     source.add_argument("--image", help="invert this image (centre-cropped, resized)")
-    what = parser.add_mutually_exclusive_group(required=True)
+    what = parser.add_mutually_exclusive_group()
     what.add_argument("--blocks", help="blocks to resample: 1,2 (indices) or 0:1,2:2 (row:col)")
     what.add_argument("--mask", help="PNG mask, white = resample; picks the blocks it covers")
+    parser.add_argument("--new-u", action="store_true", help="redraw the global latent u too "
+                        "(a generator with global_dim > 0); alone, every block is kept")
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="with --mask: coverage a block needs (default 0.5)")
     parser.add_argument("--resample-seed", type=int, default=0,
@@ -101,19 +106,32 @@ def _add_arguments(parser) -> None:
     parser.add_argument("--device", default="", help="e.g. cpu, cuda (default: best)")
 
 
+def _chosen(args, grid) -> list[int]:
+    """The blocks --blocks or --mask pick (none with --new-u alone)."""
+    if not (args.blocks or args.mask):
+        return []
+    blocks = load_mask(args.mask, grid.height) if args.mask else parse_blocks(args.blocks)
+    chosen = selected_indices(selection_mask(grid, blocks, args.threshold)[0])
+    if not chosen:
+        raise ValueError(f"the selection picks no block of the {grid.n_h}x{grid.n_w} grid "
+                         f"(with --mask, try a lower --threshold)")
+    return chosen
+
+
 def _inputs(args):
     """The generator, its grid, the chosen blocks and the input picture (None with --seed);
     every user error surfaces here, before anything is written."""
     if not 0 <= args.strength <= 1:
         raise InputError(f"--strength {args.strength:g}: use a value from 0 (no change) to 1 "
                          f"(a full resample)")
+    if not (args.blocks or args.mask or args.new_u):
+        raise InputError("choose what to redraw: --blocks, --mask or --new-u")
     G = _generator(args)
     grid = grid_of(G)
-    blocks = load_mask(args.mask, G.resolution) if args.mask else parse_blocks(args.blocks)
-    chosen = selected_indices(selection_mask(grid, blocks, args.threshold)[0])
-    if not chosen:
-        raise ValueError(f"the selection picks no block of the {grid.n_h}x{grid.n_w} grid "
-                         f"(with --mask, try a lower --threshold)")
+    if args.new_u and not getattr(G, "global_dim", 0):
+        raise InputError(f"--new-u: {args.ckpt or args.arch} has no global latent u "
+                         f"(global_dim 0); redraw its blocks with --blocks or --mask")
+    chosen = _chosen(args, grid)
     pixels = None
     if args.image:
         pixels, _ = load_image(Path(args.image).read_bytes(), args.image, G.resolution)
@@ -135,12 +153,14 @@ def _latents(args, G, pixels, out: Path):
     return found.z, found.noise
 
 
-def _write(out: Path, G, grid, chosen, z, z_after, noise, pixels=None) -> dict:
-    """Write the images, the figure and the latents; returns the change's locality."""
+def _write(out: Path, G, grid, chosen, before: tuple, after: tuple, pixels=None) -> dict:
+    """Write the images, the figure and the latents (``before`` and ``after``: (z, noise)
+    each); returns the change's locality (None when no block was chosen)."""
     import matplotlib.pyplot as plt
 
+    (z, noise), (z_after, noise_after) = before, after
     with torch.no_grad():
-        before, after = (G(v, noise=noise)[0].float().cpu() for v in (z, z_after))
+        before, after = (G(v, noise=n)[0].float().cpu() for v, n in (before, after))
     Image.fromarray(to_uint8(before)).save(out / "before.png")
     Image.fromarray(to_uint8(after)).save(out / "after.png")
     Image.fromarray(heatmap(difference(before, after))).save(out / "diff.png")
@@ -151,8 +171,25 @@ def _write(out: Path, G, grid, chosen, z, z_after, noise, pixels=None) -> dict:
     fig.savefig(out / "figure.png", dpi=100)
     plt.close(fig)
     torch.save({"z": z.cpu(), "z_after": z_after.cpu(), "noise": [n.cpu() for n in noise],
-                "blocks": chosen}, out / "latents.pt")
+                "noise_after": [n.cpu() for n in noise_after], "blocks": chosen},
+               out / "latents.pt")
+    if not chosen:
+        return {"mean_change": float(difference(before, after).mean())}
     return change_locality(before, after, grid, chosen)
+
+
+def _report(args, grid, chosen, where: dict, out: Path) -> str:
+    """The line `ssn resample` ends with: what was redrawn and where the image changed."""
+    what = [f"blocks {chosen} of the {grid.n_h}x{grid.n_w} grid"] if chosen else []
+    what += ["the global latent u"] if args.new_u else []
+    if chosen:
+        moved = (f"mean |change| {where['inside']:.3f} inside the blocks, "
+                 f"{where['outside']:.3f} outside; {where['energy_inside']:.0%} of the squared "
+                 f"change inside")
+    else:
+        moved = f"mean |change| {where['mean_change']:.3f} per pixel"
+    return (f"redrew {' and '.join(what)} (strength {args.strength:g}): {moved}. Wrote "
+            f"before.png, after.png, diff.png, figure.png, latents.pt to {out}")
 
 
 def add_resample_command(parser):
@@ -164,13 +201,10 @@ def add_resample_command(parser):
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         z, noise = _latents(args, G, pixels, out)
-        z_after = resample_blocks(G, z, chosen, torch.Generator().manual_seed(args.resample_seed),
-                                  t=args.strength * math.pi / 2)
-        where = _write(out, G, grid, chosen, z, z_after, noise, pixels)
-        print(f"resampled blocks {chosen} of the {grid.n_h}x{grid.n_w} grid (strength "
-              f"{args.strength:g}): mean |change| {where['inside']:.3f} inside the blocks, "
-              f"{where['outside']:.3f} outside; {where['energy_inside']:.0%} of the squared "
-              f"change inside. Wrote before.png, after.png, diff.png, figure.png, latents.pt "
-              f"to {out}")
+        gen, t = torch.Generator().manual_seed(args.resample_seed), args.strength * math.pi / 2
+        z_after = resample_blocks(G, z, chosen, gen, t=t) if chosen else z
+        noise_after = redraw_global(G, noise, gen, t=t) if args.new_u else noise
+        where = _write(out, G, grid, chosen, (z, noise), (z_after, noise_after), pixels)
+        print(_report(args, grid, chosen, where, out))
         return 0
     return run
