@@ -331,11 +331,12 @@ def test_the_faces_estimate_arms_change_only_the_weight_and_the_resamples():
     assert all({60000, 120000} <= images for images in arms.values())
 
 
-def test_the_global_latent_study_keeps_the_faces_terms_and_adds_only_u():
+def test_the_global_latent_study_keeps_the_faces_terms_and_changes_only_the_penalty_and_u():
     """Chapter 5 holds the global-latent branches against the path-length study's: the same
-    terms (recipe, minutes, checkpoints, scores), and each arm changes only lambda_D, the
-    resamples, u's width and its starting gain, as its name says. The exported generators
-    are the gain-0.25 arms at 120,000 images, with u in their configs."""
+    terms (recipe, minutes, checkpoints, scores), and each arm changes only the penalty (eq. 2
+    or the share, its weight, the resamples), u's width and its starting gain, as its name
+    says. The exported generators are four of the gain-0.25 arms at 120,000 images, with u and
+    their penalty in their configs."""
     study, faces = (results.recipe_study(n) for n in ("faces32-ssn-global",
                                                       "faces32-ssn-path-length"))
     for command in [study["command"]] + [e["command"] for e in study.get("extensions", [])]:
@@ -345,19 +346,29 @@ def test_the_global_latent_study_keeps_the_faces_terms_and_adds_only_u():
     for name, curve in study["variants"].items():
         set_ = dict(o.split("=", 1) for o in curve["overrides"])
         assert set_.pop("precision") == "bf16"
-        assert set_.pop("model.overrides.global_dim") == "64" and "global latent 64" in name
+        mode = set_.pop("reg.distortion_mode", "outside")
+        width = int(set_.pop("model.overrides.global_dim", 0))
         lam = float(set_.pop("reg.distortion_weight"))
         resamples = int(set_.pop("reg.distortion_resamples", 1))
         gain = float(set_.pop("model.overrides.global_gain", 0))
-        assert set_ == {} and name.startswith(f"lambda_D {lam:g}")
+        penalty = "lambda_D" if mode == "outside" else mode
+        assert set_ == {} and name.startswith(f"{penalty} {lam:g}"), name
+        assert (width == 64) == ("global latent 64" in name) and width in (0, 64)
         assert (resamples == 4) == ("4 resamples" in name) and (gain > 0) == ("gain" in name)
         assert {60000, 120000} <= {p["images"] for p in curve["points"]}
-        arms.add((lam, resamples, gain))
-    assert arms == {(0, 1, 0), (200, 4, 0), (0, 1, 0.25), (200, 4, 0.25)}
-    for folder in ("faces32-ssn-ld0-u", "faces32-ssn-ld200x4-u"):
+        arms.add((mode, lam, resamples, width, gain))
+    assert arms == {("outside", 0, 1, 64, 0), ("outside", 200, 4, 64, 0),
+                    ("outside", 0, 1, 64, 0.25), ("outside", 200, 4, 64, 0.25),
+                    ("share", 3, 4, 64, 0.25), ("share", 3, 4, 0, 0),
+                    ("share", 10, 4, 64, 0.25), ("share", 30, 4, 64, 0.25)}
+    exported = {"faces32-ssn-ld0-u": ("outside", 0), "faces32-ssn-ld200x4-u": ("outside", 200),
+                "faces32-ssn-share10x4-u": ("share", 10), "faces32-ssn-share30x4-u": ("share", 30)}
+    for folder, (mode, lam) in exported.items():
         path = results.STUDIES / "faces32-ssn-global" / "models" / folder
         config = yaml.safe_load((path / "config.yaml").read_text())
         assert config["model"]["overrides"]["global_dim"] == 64
         assert config["model"]["overrides"]["global_gain"] == 0.25
+        assert (config["reg"]["distortion_mode"], config["reg"]["distortion_weight"]) == (mode,
+                                                                                          lam)
         manifest = json.loads((path / "manifest.json").read_text())
         assert manifest["training"]["images_seen"] == 120000
