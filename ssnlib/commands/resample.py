@@ -153,14 +153,14 @@ def _latents(args, G, pixels, out: Path):
     return found.z, found.noise
 
 
-def _write(out: Path, G, grid, chosen, before: tuple, after: tuple, pixels=None) -> dict:
-    """Write the images, the figure and the latents (``before`` and ``after``: (z, noise)
-    each); returns the change's locality (None when no block was chosen)."""
+def _write(out: Path, G, grid, chosen, start: tuple, end: tuple, pixels=None) -> dict:
+    """Write the images, the figure and the latents (``start`` and ``end``: (z, noise)
+    each); returns the change's locality, or its mean per pixel when no block was chosen."""
     import matplotlib.pyplot as plt
 
-    (z, noise), (z_after, noise_after) = before, after
+    (z, noise), (z_after, noise_after) = start, end
     with torch.no_grad():
-        before, after = (G(v, noise=n)[0].float().cpu() for v, n in (before, after))
+        before, after = (G(v, noise=n)[0].float().cpu() for v, n in (start, end))
     Image.fromarray(to_uint8(before)).save(out / "before.png")
     Image.fromarray(to_uint8(after)).save(out / "after.png")
     Image.fromarray(heatmap(difference(before, after))).save(out / "diff.png")
