@@ -1510,10 +1510,12 @@ plotting.show(fig)
 # of its squared change that lands outside the redrawn block $a$,
 #
 # $$R_{\text{share}} = \mathbb{E}_{z, a}\left[\frac{\sum_{p \notin J_a} d_a(p)}{\sum_p
-# d_a(p)}\right], \qquad d_a(p) = \operatorname{mean}_c \bigl(g(z) - g(z^a)\bigr)_{c,p}^2,$$
+# d_a(p)}\right],$$
 #
-# so shrinking every change alike buys nothing, and a generator that empties its blocks
-# gains no credit for it. Four more branches train on the same terms as the ones above:
+# where $d_a(p)$ is the squared change at pixel $p$ when block $a$ is redrawn, averaged over
+# the colour channels. Shrinking every change alike buys nothing, and a generator that
+# empties its blocks gains no credit for it. Four more branches train on the same terms as
+# the ones above:
 # the share at 3 with four resampled blocks per sample, with $u$ (its gain starting at 0.25)
 # and without it, then with $u$ at 10 and 30. Beside the cut and the FID ratio, the table
 # holds what the targets miss: the *own change*, the mean squared change inside the redrawn
