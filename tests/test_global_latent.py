@@ -4,14 +4,17 @@ draws exactly its images; eq. 2 does not charge what u carries."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from ssnlib.cli import main
 from ssnlib.losses import distortion_penalty
 from ssnlib.models import build_generator
 from ssnlib.resample import redraw_global, resample_blocks
 from ssnlib.transfer import TransferReport, init_state, load_init
+from ssnlib.utils import to_uint8
 from ssnlib.widgets import BlockPicker
 from ssnlib.zoo import load_any
 
@@ -183,3 +186,6 @@ def test_ssn_resample_new_u_redraws_u_and_only_the_blocks_asked_for(tmp_path, bl
     expect_z = resample_blocks(G, z, saved["blocks"], gen) if blocks else z
     assert torch.equal(expect_z, z_after)
     assert torch.equal(redraw_global(G, noise, gen)[-1], noise_after[-1])
+    with torch.no_grad():
+        expected = to_uint8(G(z_after, noise=noise_after)[0].float())
+    assert np.array_equal(np.asarray(Image.open(out / "after.png")), expected)
