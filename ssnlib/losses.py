@@ -21,7 +21,7 @@ from ssnlib.blocks import grid_of
 from ssnlib.layers import randn
 from ssnlib.utils import assert_shape, check_positive
 
-DISTORTION_MODES = ("outside", "radial", "share")
+DISTORTION_MODES = ("outside", "radial", "share", "radial_share")
 SHARE_EPS = 1e-8         # squared change summed over an image, far below any real resample's
 
 
@@ -131,7 +131,8 @@ def distortion_weights(grid, blocks: torch.Tensor, mode: str = "outside",
       weights average 1 over the pixels outside a, so both modes have the same scale for a
       uniform change and lambda_D means the same thing;
     * ``share``: the indicator of ``outside``; :func:`distortion_penalty` divides by the whole
-      change instead of counting pixels (see there).
+      change instead of counting pixels (see there);
+    * ``radial_share``: the ``radial`` weights, divided by the whole change like ``share``.
 
     ``grid`` is the generator's :class:`~ssnlib.blocks.BlockGrid`.
     """
@@ -219,6 +220,10 @@ def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: st
     consistency": the skylines lambda_D = 100 run cut its block variance 11x); a share does
     not change when every change shrinks alike, so only locality lowers it. It lies in [0, 1]
     (about 0.8 for an unregularised SSN), so its lambda_D has its own scale.
+    ``mode="radial_share"`` (ours) weights that outside change by distance as ``radial`` does,
+    sum_p m_a(p) d_a(p) / sum_p d_a(p): a change that blends the block into its neighbours is
+    nearly free, a far one costs up to the largest weight (2.1 to 2.5 on a 4x4 grid). For an
+    even change outside it equals the share, since the weights average 1 there.
 
     ``noise`` is a list from ``G.make_noise``; ``blocks`` [resamples * B] (sample i's
     resamples are rows i, B + i, ...) and ``z_fresh`` [resamples * B, *z_shape] (its block a is
@@ -245,8 +250,8 @@ def distortion_penalty(G: torch.nn.Module, z: torch.Tensor, noise=None, mode: st
     sq = (base.repeat(R, 1, 1, 1) - moved).square().mean(1, keepdim=True)
     # m_a(p): 0 inside J_a, the mode's weight outside: [R*B, 1, H, W]
     weights = distortion_weights(grid, blocks, mode, device=z.device).to(base.dtype)
-    if mode == "share":
-        # sum_{p not in J_a} d_a(p) / sum_p d_a(p), per resample
+    if mode in ("share", "radial_share"):
+        # sum_p m_a(p) d_a(p) / sum_p d_a(p), per resample
         return ((sq * weights).flatten(1).sum(1) / (sq.flatten(1).sum(1) + SHARE_EPS)).mean()
     # R_D ~= mean_{z, a} sum_p m_a(p) d_a(p) / |pixels outside J_a|
     bh, bw = grid.block_size

@@ -162,7 +162,7 @@ def test_distortion_is_zero_for_a_local_generator_and_positive_otherwise():
     local, leaky = BlockGenerator().to(DT), BlockGenerator(leak=0.5).to(DT)
     leaky.load_state_dict(local.state_dict())
     z = local.sample_z(4, gen)
-    for mode in ("outside", "radial", "share"):
+    for mode in ("outside", "radial", "share", "radial_share"):
         for resamples in (1, 3):
             zero = distortion_penalty(local, z, mode=mode, resamples=resamples,
                                       generator=torch.Generator().manual_seed(8))
@@ -199,7 +199,7 @@ def test_distortion_outside_is_mean_block_mse_over_other_blocks():
 def test_distortion_gradient_matches_finite_differences():
     G = BlockGenerator(leak=0.5).to(DT)
     z = G.sample_z(2, torch.Generator().manual_seed(13))
-    for mode in ("outside", "radial", "share"):
+    for mode in ("outside", "radial", "share", "radial_share"):
         gradcheck_param(G, "style.2.weight", lambda g, mode=mode: distortion_penalty(
             g, z, mode=mode, generator=torch.Generator().manual_seed(14)))
 
@@ -221,10 +221,43 @@ def test_the_share_mode_is_blind_to_how_much_the_image_varies():
         G.scale = c
         values[c] = {mode: distortion_penalty(G, z, mode=mode, resamples=2,
                                               generator=torch.Generator().manual_seed(16))
-                     for mode in ("outside", "share")}
+                     for mode in ("outside", "share", "radial_share")}
     torch.testing.assert_close(values[0.1]["outside"], values[1.0]["outside"] * 0.01)
-    torch.testing.assert_close(values[0.1]["share"], values[1.0]["share"], rtol=1e-4, atol=0)
+    for mode in ("share", "radial_share"):
+        torch.testing.assert_close(values[0.1][mode], values[1.0][mode], rtol=1e-4, atol=0)
     assert 0 < values[1.0]["share"].item() < 1
+
+
+class SpreadGenerator(nn.Module):
+    """A 4x4 grid of 4x4-pixel blocks: each z block paints its own pixels, then either a 3x3
+    box blur lets every change spill one pixel into the neighbours (``"near"``) or the mean of
+    z is added everywhere, so every pixel outside moves alike (``"even"``)."""
+
+    def __init__(self, spread: str):
+        super().__init__()
+        self.grid, self.z_dim, self.spread = BlockGrid(4, 4, 16, 16), 1, spread
+
+    def make_noise(self, batch=1, generator=None, device=None):
+        return [None]
+
+    def forward(self, z, noise=None):
+        x = nn.functional.interpolate(z, scale_factor=4).repeat(1, 3, 1, 1)   # [B, 3, 16, 16]
+        if self.spread == "near":
+            return nn.functional.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        return x + z.mean((2, 3), keepdim=True)
+
+
+def test_the_radial_share_spares_changes_next_to_the_block():
+    """Both shares see the same fraction of the change outside; the radial one discounts it
+    when it stays next to the block and leaves it alone when it spreads evenly."""
+    z = torch.randn(4, 1, 4, 4, generator=torch.Generator().manual_seed(17), dtype=DT)
+
+    def value(spread, mode):
+        return distortion_penalty(SpreadGenerator(spread), z, mode=mode, resamples=3,
+                                  generator=torch.Generator().manual_seed(18)).item()
+
+    assert value("near", "radial_share") < 0.3 * value("near", "share")
+    assert value("even", "radial_share") == pytest.approx(value("even", "share"), rel=1e-6)
 
 
 def test_radial_weights_grow_with_distance_and_average_one_outside():

@@ -161,8 +161,11 @@ def test_distortion_equals_the_regulariser_for_the_same_draws():
     n = G.grid.n_blocks
     blocks = torch.arange(n).repeat_interleave(2)
     inside = block_changes(G, z, noise, z_new)[0]
-    share_out = outside * (n - 1) / (outside * (n - 1) + inside)     # 1 - energy inside
-    for mode, metric in (("outside", outside), ("radial", radial), ("share", share_out)):
+    whole = outside * (n - 1) + inside                  # the whole change over a block's size
+    share_out = outside * (n - 1) / whole                            # 1 - energy inside
+    radial_share = radial * (n - 1) / whole
+    for mode, metric in (("outside", outside), ("radial", radial), ("share", share_out),
+                         ("radial_share", radial_share)):
         penalty = distortion_penalty(G, z, noise, mode, resamples=n, blocks=blocks,
                                      z_fresh=z_new.repeat(n, 1, 1, 1))
         assert penalty.item() == pytest.approx(metric.mean().item(), rel=1e-5), mode

@@ -79,7 +79,7 @@ class RegConfig:
     pl_decay: float = 0.01
     distortion_weight: float | None = None  # lambda_D of eq. 2; 0 turns it off; None: the
     #                                 paper's 100 for a spatial generator, 0 for stylegan2
-    distortion_mode: str = "outside"   # outside | radial | share (ssnlib.losses.distortion_penalty)
+    distortion_mode: str = "outside"   # outside | radial | share | radial_share (losses)
     distortion_interval: int = 4
     distortion_batch_shrink: int = 2
     distortion_resamples: int = 1   # resampled blocks a per sample z; 4 took lambda_D 100's
