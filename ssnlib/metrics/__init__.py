@@ -9,6 +9,7 @@ distortion, locality, part-level locality.
   (:func:`reference_stats`), :func:`noise_floor`; :func:`attribute_shares` (which attribute
   classes the samples draw too rarely, read by the domain network);
 * latent-space metrics: :func:`ppl`, :func:`distortion_and_locality`, :func:`part_locality`;
+* image metrics: :func:`seam_contrast` (steps at the block borders over those beside them);
 * :func:`evaluate` runs any subset (``ssn eval``, :mod:`ssnlib.commands.evaluate`, writes it as
   JSON).
 """
@@ -32,13 +33,14 @@ from ssnlib.metrics.precision_recall import (
     precision_recall,
 )
 from ssnlib.metrics.reference import Reference, reference_stats
+from ssnlib.metrics.seams import border_steps, seam_contrast
 
 __all__ = [
     "ATTRIBUTE_PARTS", "METRICS", "DomainFeatures", "DomainNet", "FeatureExtractor",
     "FunctionFeatures", "GaussianStats", "InceptionFID", "Reference", "attribute_shares",
-    "block_changes", "density_coverage", "distortion_and_locality", "evaluate",
+    "block_changes", "border_steps", "density_coverage", "distortion_and_locality", "evaluate",
     "expected_coverage", "fid",
     "find_detector", "frechet_distance", "kid", "knn_radii", "load_domain_net",
     "make_extractor", "manifold_scores", "noise_floor", "part_locality", "ppl", "precision_recall",
-    "reference_stats",
+    "reference_stats", "seam_contrast",
 ]
