@@ -5,6 +5,10 @@ import torch
 
 from ssnlib.blocks import BlockGrid
 from ssnlib.metrics import border_steps, seam_contrast
+from ssnlib.metrics.evaluate import evaluate
+from ssnlib.metrics.reference import source_batches
+from ssnlib.metrics.sampling import generated_batches
+from ssnlib.models import build_generator
 
 GRID = BlockGrid(2, 2, 8, 8)                   # 2 x 2 blocks of 4 x 4 pixels
 
@@ -49,3 +53,20 @@ def test_the_seam_contrast_names_a_bad_input():
         seam_contrast(ramp(), BlockGrid(1, 1, 8, 8))
     with pytest.raises(ValueError, match=r"\(3, 8, 8\)"):
         seam_contrast(ramp()[0], GRID)
+
+
+def test_batches_give_the_contrast_of_their_union():
+    images = torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    assert seam_contrast(iter(images.split(4)), GRID) == pytest.approx(seam_contrast(images, GRID))
+
+
+def test_ssn_eval_reports_the_samples_and_the_datas_seams():
+    G = build_generator("ssn", "tiny", channel_max=8, z_dim=8, w_dim=8).eval()
+    out = evaluate(G, ["seams"], num=6, seed=3, batch=4, ref="faces", ref_num=5)["seams"]
+    assert out["seam_contrast"] == pytest.approx(
+        seam_contrast(generated_batches(G, 6, seed=3, batch=4), G.grid))
+    data = source_batches("faces", 5, G.resolution, workers=1)
+    assert out["data_seam_contrast"] == pytest.approx(seam_contrast(data, G.grid))
+    assert 0.5 < out["data_seam_contrast"] < 2
+    with pytest.raises(ValueError, match="seam contrast"):
+        evaluate(build_generator("stylegan2", "tiny"), ["seams"], num=2)

@@ -11,7 +11,8 @@ always uses the domain network. ``distortion`` and ``locality``
 (:mod:`ssnlib.metrics.distortion`) and ``consistency`` (:mod:`ssnlib.metrics.consistency`,
 how much of each block the other blocks move against how strongly blocks correlate, in the
 samples and, with a reference, in the data) read one resampling pass
-(:mod:`ssnlib.metrics.block_pass`).
+(:mod:`ssnlib.metrics.block_pass`). ``seams`` (:mod:`ssnlib.metrics.seams`): how much the
+samples step at the block borders against beside them, and the reference's images likewise.
 
 Each metric is a small function registered under its name in :data:`REGISTRY` (after
 stylegan2-ada's ``metric_main``); it reads the generator and the options from a
@@ -210,6 +211,24 @@ def _consistency(run: Run) -> dict:
         images = source_batches(run.ref, run.ref_num or run.num, run.G.resolution,
                                 run.ref_seed, run.ref_start, workers=1)
         out["data"] = data_consistency(images, grid_of(run.G, need="the consistency bound"))
+    return out
+
+
+@metric("seams")
+def _seams(run: Run) -> dict:
+    """Steps across the block borders over those beside them (:mod:`ssnlib.metrics.seams`),
+    in ``num`` samples and, with a reference, in as many of its images under the same grid."""
+    from ssnlib.blocks import grid_of
+    from ssnlib.metrics.reference import source_batches
+    from ssnlib.metrics.seams import seam_contrast
+
+    grid = grid_of(run.G, need="the seam contrast")
+    out = {"seam_contrast": seam_contrast(
+        generated_batches(run.G, run.num, run.seed, run.batch, run.bf16), grid)}
+    if run.ref is not None:
+        out["data_seam_contrast"] = seam_contrast(
+            source_batches(run.ref, run.ref_num or run.num, run.G.resolution, run.ref_seed,
+                           run.ref_start, workers=1), grid)
     return out
 
 

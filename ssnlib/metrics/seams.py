@@ -17,6 +17,8 @@ fall where the data has an edge).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 
 
@@ -49,11 +51,18 @@ def border_steps(images: torch.Tensor, grid) -> tuple[torch.Tensor, torch.Tensor
     return sums["across"] / counts["across"], sums["beside"] / counts["beside"]
 
 
-def seam_contrast(images: torch.Tensor, grid) -> float:
-    """The batch's mean step across the block borders over its mean step beside them (1 when
-    the borders are like any other place in the image; see the module's docstring)."""
-    if images.ndim != 4 or min(grid.n_h, grid.n_w) < 2:
-        raise ValueError(f"seam contrast needs images [B, C, H, W] and a grid with borders, "
-                         f"got {tuple(images.shape)} and {grid.n_h}x{grid.n_w} blocks")
-    across, beside = border_steps(images.float(), grid)
-    return float(across.mean() / beside.mean().clamp(min=1e-12))
+def seam_contrast(images: torch.Tensor | Iterable[torch.Tensor], grid) -> float:
+    """The mean step across the block borders over the mean step beside them, over a batch
+    [B, C, H, W] or an iterable of batches (1 when the borders are like any other place in
+    the image; see the module's docstring)."""
+    if min(grid.n_h, grid.n_w) < 2:
+        raise ValueError(f"seam contrast needs a grid with borders, got {grid.n_h}x{grid.n_w} "
+                         f"blocks")
+    across = beside = 0.0
+    for batch in [images] if isinstance(images, torch.Tensor) else images:
+        if batch.ndim != 4:
+            raise ValueError(f"seam contrast needs images [B, C, H, W], got "
+                             f"{tuple(batch.shape)}")
+        a, b = border_steps(batch.float(), grid)
+        across, beside = across + float(a.sum()), beside + float(b.sum())
+    return across / max(beside, 1e-12)
