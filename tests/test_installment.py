@@ -246,6 +246,7 @@ def test_the_recipe_study_scores_distortion_when_asked(tmp_path):
             assert point["distortion"] > 0 and 0 <= point["energy_inside"] <= 1
             assert point["block_variance"] > 0 and point["relative_leak"] > 0
             assert 0 <= point["block_rho2"] <= 1 and 0 <= point["attribute_tv"] <= 1
+            assert point["seam_contrast"] > 0 and 0.5 < point["data_seam_contrast"] < 2
     base, ld = variants["base"]["points"], variants["ld"]["points"]
     assert base[0] == ld[0] and base[1]["distortion"] != ld[1]["distortion"]
     for point in base + ld:                 # four decimals, four significant digits below 1
@@ -271,9 +272,9 @@ def test_a_recipe_study_refreshes_its_points_from_their_reports(tmp_path):
     assert len(reports) == 1                        # the last point; the first is the start's
     before = os.stat(reports[0]).st_mtime_ns
 
-    def refresh() -> subprocess.CompletedProcess:
+    def refresh(*options: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, str(ROOT / "tools" / "recipe_study.py"), str(out),
-                               "--refresh", "--runs", str(runs)],
+                               "--refresh", "--runs", str(runs), *options],
                               capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
 
     proc = refresh()
@@ -282,6 +283,18 @@ def test_a_recipe_study_refreshes_its_points_from_their_reports(tmp_path):
     refreshed = json.loads((out / "manifest.json").read_text())
     assert refreshed["variants"] == manifest["variants"]
     assert refreshed["refreshed"][0]["without_reports"] == 0
+    # --seams N scores the seam contrast where a checkpoint lacks it (a study older than it)
+    seams = sorted(runs.rglob("*.seams.json"))
+    assert len(seams) == 2                          # the start's and the last point's
+    for report in seams:
+        report.unlink()
+    for point in damaged["variants"]["ld"]["points"]:
+        point.pop("seam_contrast"), point.pop("data_seam_contrast")
+    (out / "manifest.json").write_text(json.dumps(damaged))
+    proc = refresh("--seams", "8")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert json.loads((out / "manifest.json").read_text())["variants"] == manifest["variants"]
+    assert sorted(runs.rglob("*.seams.json")) == seams
     for report in runs.rglob("*.json"):
         report.unlink()
     (out / "manifest.json").write_text(json.dumps(damaged))

@@ -26,14 +26,18 @@ is now (only settings a resume may change: lr, R1, EMA, lambda_D, not batch or w
 The start is scored once and opens every curve at 0 training seconds. ``--resampling N``
 adds an SSN's distortion (eq. 2), the share of a resample's change inside its block and the
 two factors of its leak (block variance, relative leak; chapter 5, "The price of
-consistency"), on N samples per checkpoint, and a panel of distortion against images: how a
-lambda_D raised from a run's state trades FID for distortion::
+consistency") and the seam contrast (steps at the block borders over those beside them), on
+N samples per checkpoint, and a panel of distortion against images: how a lambda_D raised
+from a run's state trades FID for distortion::
 
     python tools/recipe_study.py data/studies/faces32-ssn-ld100-raise --minutes 40 \
         --start data/runs/faces32-ssn-ld100/state.pt \
         --recipe data/runs/faces32-ssn-ld100/config.yaml --resampling 1000 \
         --variant "lambda_D 100=precision=bf16" \
         --variant "lambda_D 300=precision=bf16,reg.distortion_weight=300"
+
+``--refresh`` rewrites OUT's points from the eval reports left in ``--runs``; with
+``--seams N`` it first scores the seam contrast of every checkpoint there that lacks it.
 """
 
 from __future__ import annotations
@@ -118,7 +122,8 @@ def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
     (``change_inside``, mean squared; the zoo ledgers' resampling scores) and the two
     factors of its leak, block variance and relative leak, with the blocks' mean squared
     correlation and the share of the leak that the noise moves (a global latent's u
-    included; :mod:`ssnlib.metrics.consistency`), on N samples."""
+    included; :mod:`ssnlib.metrics.consistency`), on N samples, and the seam contrast of N
+    samples and N images of the data (:mod:`ssnlib.metrics.seams`)."""
     out = out or ckpt.with_suffix(".scores.json")
     procedural = procedural_domain(dataset) is not None
     evaluate(ckpt, "fid,kid,pr" + (",attributes" if procedural else ""), args.num,
@@ -126,7 +131,13 @@ def score(ckpt: Path, dataset: str, args, out: Path | None = None) -> dict:
     if args.resampling:
         evaluate(ckpt, "distortion,locality,consistency", args.resampling, dataset, args,
                  out.with_suffix(".resampling.json"))
+        score_seams(ckpt, dataset, args.resampling, args, out)
     return read_scores(out)
+
+
+def score_seams(ckpt: Path, dataset: str, num: int, args, out: Path) -> None:
+    """The seam contrast report beside ``out`` (the scores report of ``ckpt``)."""
+    evaluate(ckpt, "seams", num, dataset, args, out.with_suffix(".seams.json"))
 
 
 def read_scores(out: Path) -> dict:
@@ -147,6 +158,9 @@ def read_scores(out: Path) -> dict:
                    "change_inside": m["locality"]["inside"],     # what a resample still moves
                    "block_variance": c["mean_var"], "relative_leak": c["mean_leak"],
                    "block_rho2": c["mean_rho2"], "noise_share": c["noise_share"]}
+    if (seams := out.with_suffix(".seams.json")).is_file():
+        m = json.loads(seams.read_text())["metrics"]["seams"]
+        scores |= {k: m[k] for k in ("seam_contrast", "data_seam_contrast")}
     return scores
 
 
@@ -272,6 +286,8 @@ def parser() -> argparse.ArgumentParser:
                         "study, which must share recipe, start, minutes, checkpoints and scores")
     parser.add_argument("--refresh", action="store_true", help="rewrite OUT's manifest and "
                         "curves from the eval reports in --runs (no training, no scoring)")
+    parser.add_argument("--seams", type=int, metavar="N", help="with --refresh: first score "
+                        "the seam contrast (N samples) of every checkpoint that lacks it")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "study")
     parser.add_argument("--stats-dir", type=Path, default=ROOT / "data" / "stats",
                         help="reference statistics cache (ssn eval --cache)")
@@ -303,14 +319,20 @@ def refresh_points(manifest: dict, args) -> tuple[int, int]:
     """Re-read every point's scores from the ``ssn eval`` reports its checkpoint left in
     ``--runs`` (where they still exist): the same measurements, at :func:`rounded`'s precision,
     with every field the reports hold (``never_drawn`` for a study older than it). Returns
-    (points refreshed, points without reports, which keep what they had)."""
+    (points refreshed, points without reports, which keep what they had). With ``--seams N``
+    the seam contrast is scored first, on N samples, for every point whose checkpoint is
+    still there and has no seams report yet."""
     found = missing = 0
+    data = load_config(manifest["recipe"]).data
     for variant, curve in manifest["variants"].items():
         for point in curve["points"]:
-            report = (args.runs / slug(variant) / checkpoint_name(point["step"])
-                      ).with_suffix(".scores.json")
+            ckpt = args.runs / slug(variant) / checkpoint_name(point["step"])
+            report = ckpt.with_suffix(".scores.json")
             if point["train_s"] == 0 and manifest["start"]:
-                report = args.runs / "start.scores.json"
+                ckpt, report = Path(manifest["start"]), args.runs / "start.scores.json"
+            if (args.seams and report.is_file() and ckpt.is_file()
+                    and not report.with_suffix(".seams.json").is_file()):
+                score_seams(ckpt, data.path or data.name, args.seams, args, report)
             if report.is_file():
                 point |= rounded(read_scores(report))
                 found += 1
