@@ -153,6 +153,24 @@ def environment_report() -> dict[str, str]:
     return report
 
 
+# CPU flags (Linux /proc/cpuinfo) that mean bf16 matmuls run in hardware: x86 AVX512-BF16 or
+# AMX, Arm's BF16 extension. Without them autocast emulates bf16 in software.
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
+    """Whether this CPU computes bf16 in hardware, from its flags in ``cpuinfo``; None where
+    they cannot be read (not Linux)."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return None
+    flags = {flag for line in text.splitlines()
+             if line.split(":", 1)[0].strip() in ("flags", "Features")
+             for flag in line.split(":", 1)[-1].split()}
+    return bool(flags & BF16_CPU_FLAGS) if flags else None
+
+
 def git_state(*paths: str | Path) -> dict:
     """The repository's commit and the uncommitted changes under ``paths`` (``git status
     --porcelain`` lines; all of the tree if none), for manifests; "unknown" outside a checkout.

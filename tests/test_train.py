@@ -2,6 +2,7 @@
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -263,3 +264,18 @@ def test_loop_seconds_sums_the_logged_intervals_from_where_a_run_began(tmp_path)
     assert loop_seconds(tmp_path)[300] == 150.0                  # from step 0
     assert loop_seconds(tmp_path, after_step=400) == {400: 0.0, 500: 100.0}
     assert loop_seconds(tmp_path / "nothing") == {}
+
+
+def test_bf16_on_a_cpu_that_emulates_it_warns(tmp_path, monkeypatch):
+    """bf16 autocast without the CPU's bf16 instructions is emulated and far slower than fp32
+    (bench/cpu_zoo.py): the trainer says so once, and stays silent for fp32 or a CPU with them."""
+    import ssnlib.train.trainer as trainer_module
+
+    for native, precision, warns in ((False, "bf16", True), (True, "bf16", False),
+                                     (None, "bf16", False), (False, "fp32", False)):
+        monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda n=native: n)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            Trainer(tiny(tmp_path, f"precision={precision}", "device=cpu"))
+        said = [w for w in caught if "native bf16" in str(w.message)]
+        assert len(said) == warns, (native, precision)

@@ -85,3 +85,16 @@ def test_git_state_names_the_commit_that_SSN_COMMIT_gives(monkeypatch):
         "commit": "c0ffee", "dirty": "not checked (SSN_COMMIT: a copy of this commit's checkout)"}
     monkeypatch.delenv("SSN_COMMIT")
     assert git_state("ssnlib")["commit"] != "c0ffee"
+
+
+@pytest.mark.parametrize(("text", "native"), [
+    ("processor : 0\nflags : fpu sse avx avx2 fma\n", False),                  # AMD EPYC, Zen 3
+    ("flags : fpu avx512f avx512_bf16 amx_tile\nflags : fpu avx512f avx512_bf16\n", True),
+    ("flags : fpu avx512f amx_bf16 amx_tile\n", True),                          # Sapphire Rapids
+    ("Features : fp asimd sve bf16 i8mm\n", True),                               # Neoverse V1
+    ("processor : 0\nBogoMIPS : 50.00\n", None),                                 # no flag line
+])
+def test_cpu_has_native_bf16_reads_the_flags(tmp_path, text, native):
+    (tmp_path / "cpuinfo").write_text(text)
+    assert utils.cpu_has_native_bf16(tmp_path / "cpuinfo") is native
+    assert utils.cpu_has_native_bf16(tmp_path / "missing") is None

@@ -65,7 +65,7 @@ from ssnlib.train.ema import ema_beta, update_ema
 from ssnlib.train.lock import lock_run_dir, unlock_run_dir
 from ssnlib.train.monitor import Monitor
 from ssnlib.transfer import TransferError, load_init
-from ssnlib.utils import seed_everything
+from ssnlib.utils import cpu_has_native_bf16, seed_everything
 
 CKPT_FORMAT = "ssnlib-train-1"
 # a checkpoint continues a run only under the same model, data, batch and seed
@@ -137,6 +137,10 @@ class Trainer:
         cuda = self.device.type == "cuda"
         use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and cuda)
         self.amp_dtype = torch.bfloat16 if use_bf16 else None
+        if use_bf16 and self.device.type == "cpu" and cpu_has_native_bf16() is False:
+            warnings.warn("precision=bf16 on a CPU without native bf16 (no avx512_bf16 or "
+                          "amx_bf16 flag): autocast emulates it, many times slower than fp32 "
+                          "(bench/cpu_zoo.py); use precision=fp32 here", stacklevel=2)
         if cuda:
             torch.backends.cudnn.benchmark = True
             torch.set_float32_matmul_precision("high")
