@@ -100,6 +100,8 @@ def main() -> None:
     parser.add_argument("--config", default="configs/zoo/v3/faces32-stylegan2.yaml")
     parser.add_argument("--steps", type=int, default=48, help="timed steps (R1 periods: 16)")
     parser.add_argument("--warmup", type=int, default=4)
+    parser.add_argument("--rows", nargs="+", metavar="ROW", help="time only these rows (names "
+                        "as printed; the first is the ratios' base), e.g. to check bf16 alone")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--set", action="append", default=[], help=argparse.SUPPRESS)
@@ -117,6 +119,11 @@ def main() -> None:
     base = None
     rows = [(name, *spec, 1) for name, spec in ROWS.items()]
     rows.append(("fp32, channels_last, two 1-thread runs", 1, [], False, 2))
+    if args.rows:
+        unknown = sorted(set(args.rows) - {row[0] for row in rows})
+        if unknown:
+            parser.error(f"unknown row {unknown[0]!r}; rows: {', '.join(r[0] for r in rows)}")
+        rows = [row for name in args.rows for row in rows if row[0] == name]
     for name, threads, overrides, compiled, copies in rows:
         results = run_row(args, threads, overrides, compiled, copies)
         img_s = sum(r["img_s"] for r in results)

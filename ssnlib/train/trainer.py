@@ -139,8 +139,8 @@ class Trainer:
         self.amp_dtype = torch.bfloat16 if use_bf16 else None
         if use_bf16 and self.device.type == "cpu" and cpu_has_native_bf16() is False:
             warnings.warn("precision=bf16 on a CPU without native bf16 (no avx512_bf16 or "
-                          "amx_bf16 flag): autocast emulates it, many times slower than fp32 "
-                          "(bench/cpu_zoo.py); use precision=fp32 here", stacklevel=2)
+                          "amx_bf16 flag): autocast emulates it, about ten times slower than "
+                          "fp32 (bench/cpu_zoo.py); use precision=fp32 here", stacklevel=2)
         if cuda:
             torch.backends.cudnn.benchmark = True
             torch.set_float32_matmul_precision("high")
