@@ -1450,6 +1450,7 @@ for name, curve in global_study["variants"].items():
 # of $u$ and two of the block.
 
 # %%
+from ssnlib.metrics import seam_contrast
 from ssnlib.resample import redraw_global, resample_blocks
 
 models = results.STUDIES / "faces32-ssn-global" / "models"
@@ -1468,20 +1469,21 @@ def redraws(G, count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch
             G(resample_blocks(G, z, block, gen), noise=noise))
 
 
-def redraw_change(name: str, G) -> tuple[float, float, float]:
+def redraw_change(name: str, G) -> tuple[float, float, float, float]:
     """Over 256 samples, the mean change per pixel when u is redrawn, and inside and outside
-    ``block`` when it is redrawn (printed with u's gain)."""
+    ``block`` when it is redrawn (printed with u's gain); last, the samples' seam contrast
+    (used in "A share that spares the neighbours")."""
     base, by_u, by_block = redraws(G, 256, seed=1)
     du, db = ((x - base).abs().mean(1) for x in (by_u, by_block))     # [256, H, W]
     moved = (float(du.mean()), float(db[:, inside].mean()), float(db[:, ~inside].mean()))
     print(f"{name}: u's gain {G.global_latent.gain.item():.2f}; a u redraw changes a pixel by "
           f"{moved[0]:.3f}; a block redraw by {moved[1]:.3f} inside the block, "
           f"{moved[2]:.4f} outside it")
-    return moved
+    return (*moved, seam_contrast(base, G.grid))
 
 
 change = {name: redraw_change(name, G) for name, G in G_u.items()}
-(_, in0, _), (_, in200, _) = change.values()
+(_, in0, *_), (_, in200, *_) = change.values()
 print(f"the block's own change at lambda_D 200 is {in0 / in200:.0f} times smaller than at 0")
 
 # %% tags=["hide-input"]
@@ -1657,7 +1659,6 @@ block_redraw_figure(G_share, "share penalty with u: four samples, then block (2,
 # contrast of each exported generator over 256 samples.
 
 # %%
-from ssnlib.metrics import seam_contrast
 from ssnlib.metrics.reference import source_batches
 
 radial_study = results.recipe_study("faces32-ssn-radial-share")
@@ -1670,27 +1671,19 @@ change.update({name: redraw_change(name, G) for name, G in G_radial.items()})
 data_seams = seam_contrast(source_batches("faces", 256, 32, workers=1), G_u["λ0, u γ0.25"].grid)
 
 
-@torch.no_grad()
-def seams_of(G) -> float:
-    """Seam contrast of 256 samples (seed 1)."""
-    gen = torch.Generator().manual_seed(1)
-    return seam_contrast(G(G.sample_z(256, gen), noise=G.make_noise(256, gen)), G.grid)
-
-
-shown = {**G_u, **G_share, **G_radial}
 radial_rows, radial_trade = [], {}
-for name, G in shown.items():
+for name in change:                                 # every exported generator with u
     p = near_images(pairs[name], 120000)
     radial_trade[name] = (p, plain0["distortion"] / p["distortion"], p["fid"] / plain0["fid"],
-                          seams_of(G))
+                          change[name][3])       # the samples redraw_change measured
     radial_rows.append([name, f"{p['fid']:.1f}", f"{radial_trade[name][1]:.2f}",
                         f"{radial_trade[name][2]:.2f}", f"{p['change_inside']:.4f}",
                         f"{p['noise_share']:.1%}", f"{radial_trade[name][3]:.2f}"])
-short_of = "; ".join(f"{name.split('×')[0]} at {p['images']:,}, its last"
-                     for name, (p, *_) in radial_trade.items() if p["images"] != 120000)
+short_of = "".join(f"; {name.split('×')[0]} at {p['images']:,}, its last"
+                   for name, (p, *_) in radial_trade.items() if p["images"] != 120000)
 plotting.show_table(["arm", "FID", "cut", "FID ratio", "own change", "u's share", "seams"],
                     radial_rows,
-                    caption=f"faces at 120,000 images ({short_of}), against λ_D 0 without u; "
+                    caption=f"faces at 120,000 images{short_of}; against λ_D 0 without u; "
                             f"seams: seam contrast of 256 samples (the data's: "
                             f"{data_seams:.2f})")
 print(f"the data's seam contrast over 256 images: {data_seams:.3f}")
