@@ -1662,11 +1662,20 @@ block_redraw_figure(G_share, "share penalty with u: four samples, then block (2,
 from ssnlib.metrics.reference import source_batches
 
 radial_study = results.recipe_study("faces32-ssn-radial-share")
-pairs.update({brief(name): curve for name, curve in radial_study["variants"].items()})
-G_radial = {brief(name): zoo.load_any(  # 'radial share 30, ...' -> faces32-ssn-radialshare30x4-u
-    results.STUDIES / "faces32-ssn-radial-share" / "models"
-    / f"faces32-ssn-radialshare{name.split(',')[0].split()[-1]}x4-u")
-    for name in radial_study["variants"]}
+radial_arms = {brief(name): curve for name, curve in radial_study["variants"].items()}
+pairs.update({name: curve for name, curve in radial_arms.items() if "seed" not in name})
+
+
+def load_radial(name: str):
+    """An exported radial-share arm: 'radial share 60×4, u γ0.25, seed 1' is in
+    models/faces32-ssn-radialshare60x4-u-seed1."""
+    weight, seed = name.split("×")[0].split()[-1], name.partition("seed ")[2]
+    folder = f"faces32-ssn-radialshare{weight}x4-u" + (f"-seed{seed}" if seed else "")
+    return zoo.load_any(results.STUDIES / "faces32-ssn-radial-share" / "models" / folder)
+
+
+G_radial = {name: load_radial(name) for name in radial_arms if name.startswith("radial share")
+            and "seed" not in name}
 change.update({name: redraw_change(name, G) for name, G in G_radial.items()})
 data_seams = seam_contrast(source_batches("faces", 256, 32, workers=1), G_u["λ0, u γ0.25"].grid)
 
@@ -1713,9 +1722,62 @@ block_redraw_figure(G_radial, "radial share with u: four samples, then block (2,
 # blocks that still work. It settles less than it seems: one seed of each; the own change at
 # 60 is 0.0317, under half the twin's 0.0658 (its mean absolute change falls far less, 0.166
 # against 0.209: the redraws are milder, not empty); its seams sit above the data's; and
-# float32 against the others' bf16 is one more difference. A second seed, with a
-# $\lambda_D = 0$ twin trained the same way, comes next; until then the zoo's SSNs stay
-# without $u$.
+# float32 against the others' bf16 is one more difference. The next section repeats it.
+
+# %% [markdown]
+# ### A second seed
+#
+# Seed 1 trains the radial share at 60 again, on the same terms, and beside it a
+# $\lambda_D = 0$ twin without $u$ trained the same way (float32, 70 minutes, the same
+# CPU), so that on this seed the cut and the FID ratio compare two runs that differ in the
+# penalty and $u$ alone. Each seed is held against its own twin at 120,000 images; the
+# seed-1 generator is exported there too.
+
+# %%
+twin1, arm_name = radial_arms["λ0, seed 1"], "radial share 60×4, u γ0.25, seed 1"
+change[arm_name] = redraw_change(arm_name, load_radial(arm_name))
+seed_rows, seed_trade = [], {}
+for seed, name, twin in ((0, "radial share 60×4, u γ0.25", plain0),
+                         (1, arm_name, near_images(twin1, 120000))):
+    p = near_images(radial_arms[name], 120000)
+    seed_trade[seed] = (p, twin, twin["distortion"] / p["distortion"], p["fid"] / twin["fid"])
+    seed_rows.append([str(seed), f"{twin['fid']:.1f}", f"{p['fid']:.1f}",
+                      f"{seed_trade[seed][2]:.2f}", f"{seed_trade[seed][3]:.2f}",
+                      f"{p['change_inside']:.4f}", f"{p['noise_share']:.1%}",
+                      f"{change[name][3]:.2f}"])
+plotting.show_table(["seed", "λ0 FID", "FID", "cut", "FID ratio", "own change", "u's share",
+                     "seams"], seed_rows,
+                    caption="radial share 60 with u at 120,000 images, each against the λ_D 0 "
+                            "twin (no u) of its seed; seed 0's twin trained in bf16, seed 1's "
+                            f"in float32; seams of 256 samples (the data's: {data_seams:.2f})")
+for seed, (p, twin, cut, ratio) in seed_trade.items():
+    own = twin.get("change_inside")                 # seed 0's twin was scored before it
+    print(f"seed {seed}: twin {twin['images']:,} images, FID {twin['fid']:.2f}, distortion "
+          f"{twin['distortion']:.4f}, precision {twin['precision']:.2f}, own change "
+          f"{'not recorded' if own is None else f'{own:.4f}'}; radial 60 {p['images']:,}: FID "
+          f"{p['fid']:.2f}, distortion {p['distortion']:.6f}, cut {cut:.2f}x at {ratio:.2f}x, "
+          f"own change {p['change_inside']:.4f}"
+          + ("" if own is None else f" ({p['change_inside'] / own:.2f} of the twin's)")
+          + f", precision {p['precision']:.2f}")
+
+# %% tags=["hide-input"]
+block_redraw_figure({"radial share 60, seed 1": load_radial(arm_name)},
+                    "radial share 60 with u, seed 1: four samples, then block (2, 1) redrawn")
+
+# %% [markdown]
+# **Two seeds pass the targets' numbers, with the same caveats.** On seed 1 the radial
+# share at 60 cuts its twin's distortion 150.42 times at 1.22 times its FID (18.84 against
+# 15.49), where seed 0 cut 179.97 times at 1.01 times: both seeds pass the targets' two
+# numbers, seed 1 with less room on the FID. Its redraw of block (2, 1) changes the block
+# by 0.171 and the rest of the image by 0.0046, close to seed 0's 0.166 and 0.0042, and $u$
+# again carries nearly all that the blocks share (99.8 % of the leak). The caveats repeat
+# as well: the redrawn block's own squared change is 0.0321, 0.44 of this seed's twin's
+# 0.0727 (a twin without $u$), and the seam contrast is 1.18 against the data's 1.03. The
+# figure shows where that comes from: the second face's new block paints a dark chin whose
+# edge follows the box. So the radial share with $u$ meets the cut and FID targets on two
+# seeds at 120,000 images, with redraws milder than the unregularised model's and a seam
+# that shows now and then. These are short branches on faces; the zoo's long runs still
+# train eq. 2 without $u$.
 
 # %% [markdown]
 # ## Path length falls as $\lambda_D$ rises
@@ -2097,8 +2159,9 @@ plotting.show(fig)
 #   that they share into $u$ and cuts 899.86 times at 1.59 times the FID, the most local
 #   resample in the chapter, but its blocks stop agreeing at their borders. A share that
 #   charges changes next to the block less (the radial share, ours) keeps them agreeing: at
-#   60 it cuts 179.97 times at 1.01 times the FID, seam contrast 1.14 against the data's
-#   1.03 (one seed; the block's own change about half its twin's).
+#   60 it cuts 179.97 and 150.42 times at 1.01 and 1.22 times the FID on two seeds, seam
+#   contrast 1.14 and 1.18 against the data's 1.03 (the block's own change under half its
+#   twin's).
 # - The path-length regulariser (the paper's weight 2; off in the zoo) lowers the PPL and
 #   the distortion of both twins, but not the price of eq. 2: from the faces transfer,
 #   $\lambda_D = 100$ cut as much at as high an FID against its twin with it as without.

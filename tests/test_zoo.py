@@ -377,32 +377,41 @@ def test_the_global_latent_study_keeps_the_faces_terms_and_changes_only_the_pena
 def test_the_radial_share_study_differs_from_the_global_one_only_in_time_precision_and_mode():
     """Chapter 5 sets the radial-share branches beside the global-latent study's arms at
     120,000 images. They ran on a CPU without native bf16, so in float32 and for 70 minutes
-    instead of 45 to reach those images; otherwise the same terms, and each arm is u from 0.25
-    with four resamples and the radial share at the weight its name says. Both are exported at
-    their last checkpoint, with their penalty in their configs."""
+    instead of 45 to reach those images; otherwise the same terms, and each radial arm is u
+    from 0.25 with four resamples and the radial share at the weight its name says. Seed 1
+    repeats the share at 60 beside its own lambda_D 0 twin (no u, no other change), trained
+    the same way. Every radial arm is exported at its checkpoint nearest 120,000 images, with
+    its penalty and seed in its config."""
     study = results.recipe_study("faces32-ssn-radial-share")
     for part in FACES_STUDY_TERMS:
         assert part.replace("45", "70") in study["command"]
-    weights = set()
+    arms = {}
     for name, curve in study["variants"].items():
         set_ = dict(o.split("=", 1) for o in curve["overrides"])
-        lam = float(set_.pop("reg.distortion_weight"))
-        assert set_ == {"reg.distortion_mode": "radial_share", "reg.distortion_resamples": "4",
-                        "model.overrides.global_dim": "64", "model.overrides.global_gain": "0.25"}
-        assert name == f"radial share {lam:g}, 4 resamples, global latent 64, gain 0.25"
+        seed, lam = int(set_.pop("seed", 0)), float(set_.pop("reg.distortion_weight"))
+        suffix = f", seed {seed}" if seed else ""
+        if lam == 0:
+            assert set_ == {} and name == f"lambda_D 0{suffix}"
+        else:
+            assert set_ == {"reg.distortion_mode": "radial_share",
+                            "reg.distortion_resamples": "4",
+                            "model.overrides.global_dim": "64",
+                            "model.overrides.global_gain": "0.25"}
+            assert name == f"radial share {lam:g}, 4 resamples, global latent 64, gain 0.25{suffix}"
         assert curve["points"][-1]["images"] >= 118000 and "seam_contrast" in curve["points"][-1]
-        weights.add(lam)
-    assert weights == {30, 60}
-    for lam in weights:
+        arms[lam, seed] = name
+    assert set(arms) == {(30, 0), (60, 0), (60, 1), (0, 1)}
+    for (lam, seed), name in arms.items():
+        if lam == 0:
+            continue
         path = results.STUDIES / "faces32-ssn-radial-share" / "models" / (
-            f"faces32-ssn-radialshare{lam:g}x4-u")
+            f"faces32-ssn-radialshare{lam:g}x4-u" + (f"-seed{seed}" if seed else ""))
         config = yaml.safe_load((path / "config.yaml").read_text())
-        assert config["model"]["overrides"]["global_gain"] == 0.25
+        assert config["model"]["overrides"]["global_gain"] == 0.25 and config["seed"] == seed
         assert (config["reg"]["distortion_mode"], config["reg"]["distortion_weight"]) == (
             "radial_share", lam)
         manifest = json.loads((path / "manifest.json").read_text())
         # precision auto on a CPU is float32
         assert config["precision"] == "auto" and manifest["training"]["device"] == "cpu"
-        name = f"radial share {lam:g}, 4 resamples, global latent 64, gain 0.25"
-        assert manifest["training"]["images_seen"] == study["variants"][name]["points"][-1][
-            "images"]
+        nearest = min(study["variants"][name]["points"], key=lambda p: abs(p["images"] - 120000))
+        assert manifest["training"]["images_seen"] == nearest["images"]
