@@ -17,6 +17,8 @@ thousand, a lent GPU window more. So a run lives in ``data/runs/NAME/``:
     python tools/installment.py transfer NAME --from faces32-stylegan2      # before an SSN's first
     python tools/installment.py transfer NAME --like faces32-ssn-ld100      # its twin's start
     python tools/installment.py score NAME --metrics distortion,locality --num 1000
+    python tools/installment.py adopt NAME --ckpt runs/study/ARM/ckpt-00007400.pt \
+        --launched-as "THE STUDY'S COMMAND" --commit SHA      # a branch becomes installment 1
 
 ``train`` restores ``state.pt`` into ``runs/zoo-v3/NAME`` (a GPU loads the CPU checkpoint and
 re-seeds only the random stream), runs ``ssn train --resume auto time_limit=MINUTES``, then
@@ -31,6 +33,8 @@ records which installment of which run it came from; ``--like TWIN`` instead cop
 file that SSN run ``TWIN`` started from, so a new lambda_D starts where its twins did. An
 SSN's record adds its resampling metrics (distortion and the share of a resample's change
 inside the block, 1000 samples); ``score`` adds metrics to the newest entry afterwards.
+``adopt`` makes a study's branch, trained from the run's own start under the run's config,
+the run's first installment instead of training those images again.
 """
 
 from __future__ import annotations
@@ -49,9 +53,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ssnlib.train.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint  # noqa: E402
-from ssnlib.train.config import load_config  # noqa: E402
+from ssnlib.train.checkpoint import (  # noqa: E402
+    checkpoint_name,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from ssnlib.train.config import from_dict, load_config  # noqa: E402
 from ssnlib.train.monitor import loop_seconds  # noqa: E402
+from ssnlib.train.trainer import RESUME_KEYS  # noqa: E402
 from ssnlib.utils import environment_report, git_state  # noqa: E402
 from ssnlib.zoo.runs import LEDGER, STATE  # noqa: E402  (the file names the chapters read)
 
@@ -184,11 +194,45 @@ def share_transfer(name: str, twin: str) -> dict:
     return ledger["transfer"]
 
 
+def adopt(name: str, ckpt: Path) -> Path:
+    """Put checkpoint ``ckpt`` (a branch trained elsewhere, e.g. a study's arm) in run
+    ``name``'s folder as the state its first installment ends at, with its log for the wall
+    time. It must have started from the same bytes as this run's init file and agree with the
+    run's config in every key a resume checks; only ``model.init`` is renamed to this run's
+    copy of that file, so the adopted state is the one this run's config would have trained."""
+    init = check_new_ssn(name)
+    if not init.is_file():
+        sys.exit(f"installment: error: no {shown(init)}: run transfer first")
+    if not ckpt.is_file():
+        sys.exit(f"installment: error: {ckpt}: no such checkpoint")
+    state = load_checkpoint(ckpt)
+    theirs = from_dict(state["config"]).to_dict()
+    mine = load_config(PLACES["configs"] / f"{name}.yaml").to_dict()
+    started = ROOT / theirs["model"]["init"]
+    if not started.is_file() or started.read_bytes() != init.read_bytes():
+        sys.exit(f"installment: error: {ckpt} started from {theirs['model']['init']}, "
+                 f"not from the bytes of {shown(init)}")
+    theirs["model"]["init"] = state["config"]["model"]["init"] = mine["model"]["init"]
+    for d in (theirs, mine):
+        d["data"].pop("workers")                      # changes nothing a resume loads
+    differ = [key for key in RESUME_KEYS if theirs[key] != mine[key]]
+    if differ:
+        sys.exit(f"installment: error: {ckpt}'s {', '.join(differ)} settings differ from "
+                 f"{shown(PLACES['configs'] / name)}.yaml's")
+    if latest_checkpoint(run_dir(name)) is not None:
+        sys.exit(f"installment: error: {shown(run_dir(name))} holds checkpoints already")
+    run_dir(name).mkdir(parents=True, exist_ok=True)
+    if (ckpt.parent / "log.jsonl").is_file():
+        shutil.copyfile(ckpt.parent / "log.jsonl", run_dir(name) / "log.jsonl")
+    return save_checkpoint(state, run_dir(name) / checkpoint_name(int(state["step"])))
+
+
 def score(name: str, dataset: str, num: int, metrics: str = EVAL_METRICS,
           ckpt: Path | None = None) -> tuple[dict, str, dict]:
     """``metrics`` (``ssn eval``'s names) of the EMA generator in ``ckpt`` (default: the run
     folder's newest checkpoint), as the ledger's flat scores (:data:`READINGS`), the command,
-    and the entry's ``attributes`` detail where they were measured."""
+    and the entry's ``attributes`` detail where they were measured. Scores keep four
+    significant figures: a radial-share run's distortion is about 0.0002."""
     out = run_dir(name) / "scores.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     args = ["eval", "--ckpt", shown(ckpt or run_dir(name)), "--metrics", metrics,
@@ -200,7 +244,7 @@ def score(name: str, dataset: str, num: int, metrics: str = EVAL_METRICS,
             if group in report}
     detail = ({"attributes": {k: report["attributes"][k] for k in ATTRIBUTE_DETAIL}}
               if "attributes" in report else {})
-    return ({k: round(float(v), 4) for k, v in flat.items()}, "ssn " + shlex.join(args),
+    return ({k: float(f"{float(v):.4g}") for k, v in flat.items()}, "ssn " + shlex.join(args),
             detail)
 
 
@@ -292,7 +336,7 @@ def draw(name: str, ledger: dict, samples: bool = True) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("train", "record", "transfer", "score"))
+    parser.add_argument("action", choices=("train", "record", "transfer", "score", "adopt"))
     parser.add_argument("name", help="the run, e.g. faces32-stylegan2 (configs/zoo/v3/NAME.yaml)")
     parser.add_argument("--minutes", type=float, default=60, help="training time (train)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -308,6 +352,7 @@ def main() -> int:
     parser.add_argument("--metrics", default=SSN_METRICS,
                         help="score: ssn eval metrics to add to the newest entry")
     parser.add_argument("--from", dest="source", help="transfer: the StyleGAN2 run to start from")
+    parser.add_argument("--ckpt", type=Path, help="adopt: the branch's checkpoint")
     parser.add_argument("--like", help="transfer: start from this SSN run's own start (its "
                         "init file), e.g. a new lambda_D beside its twins")
     for place in PLACES:
@@ -330,6 +375,11 @@ def main() -> int:
         "commit": args.commit, "dirty": "not recorded (trained outside installment.py)"}
     if args.action == "train":
         launched, start = train(args.name, args.minutes, args.threads, args.set)
+    elif args.action == "adopt":
+        if args.launched_as is None or args.ckpt is None:
+            parser.error("adopt needs --ckpt and --launched-as (the branch's own command)")
+        launched, start = args.launched_as, 0
+        code["adopted"] = shown(adopt(args.name, args.ckpt.resolve())) + " from " + str(args.ckpt)
     else:
         if args.launched_as is None or args.since_step is None:
             parser.error("record needs --launched-as and --since-step")
