@@ -270,6 +270,37 @@ def test_eval_command_loads_a_training_checkpoint(tmp_path):
     assert got == pytest.approx(expected, rel=1e-5)
 
 
+def test_truncated_samples_follow_the_truncation_equation():
+    """``generated_batches(truncation=psi)``: psi 1 is the untruncated draw; psi 0 puts every
+    sample's w at the centre, so the latent no longer matters (only the noise maps do); psi
+    in between is G's own truncation around ``mean_w`` of seed 0."""
+    from ssnlib.metrics.sampling import generated_batches
+
+    torch.manual_seed(0)
+    G = load_eval_generator(arch="stylegan2", config="tiny")
+    (z,), noise, _ = draw(G, range(4), seed=3)
+    plain = torch.cat(list(generated_batches(G, 4, seed=3, batch=2)))
+    torch.testing.assert_close(plain, G(z, noise=noise))
+    centre = G.mean_w(generator=torch.Generator().manual_seed(0))
+    half = torch.cat(list(generated_batches(G, 4, seed=3, batch=2, truncation=0.5)))
+    torch.testing.assert_close(half, G(z, noise=noise, truncation=0.5, truncation_w=centre))
+    still = torch.cat(list(generated_batches(G, 4, seed=3, batch=4, truncation=0.0)))
+    torch.testing.assert_close(still, G(torch.randn_like(z), noise=noise, truncation=0.0,
+                                        truncation_w=centre))
+    assert (half - plain).abs().mean() > 1e-3
+
+
+def test_eval_command_scores_truncated_samples_but_never_records_them(tmp_path, capsys):
+    args = ["eval", "--arch", "ssn", "--config", "tiny", "--metrics", "seams", "--num", "4",
+            "--batch", "4", "--device", "cpu"]
+    assert cli_main([*args, "--truncation", "0.5", "--out", str(tmp_path / "psi.json")]) == 0
+    report = json.loads((tmp_path / "psi.json").read_text())
+    assert report["args"]["truncation"] == 0.5 and report["metrics"]["seams"]["seam_contrast"] > 0
+    assert cli_main([*args, "--truncation", "0.5", "--pretrained", "faces32-ssn-ld100",
+                     "--record"]) == 2
+    assert "--record keeps the zoo's untruncated scores" in capsys.readouterr().err
+
+
 def test_eval_command_names_a_missing_checkpoint(tmp_path, capsys):
     assert cli_main(["eval", "--ckpt", str(tmp_path), "--metrics", "distortion"]) == 2
     err = capsys.readouterr().err

@@ -148,6 +148,30 @@ def test_v3_targets_compare_runs_with_v1_and_each_other():
     assert got["faces32-ssn-ld100-seed1"].endswith("at 1,600 vs 800 images (λ_D 0's)")
 
 
+def test_the_radial_share_runs_are_held_against_their_seeds_lambda_0_twins():
+    """The study branch continued as zoo runs meets the same two numbers against the eq. 2
+    lambda_D 0 run of its own seed; the twin of every committed penalised run exists."""
+    from ssnlib.zoo import results
+
+    assert results.twin_name("faces32-ssn-ld100-seed1") == "faces32-ssn-ld0-seed1"
+    assert results.twin_name("faces32-ssn-radial60-u") == "faces32-ssn-ld0"
+    assert results.twin_name("faces32-ssn-radial60-u-seed1") == "faces32-ssn-ld0-seed1"
+    rows = [{"name": n, "dataset": "faces", "fid": f, "precision": 0.5, "recall": 0.1,
+             "distortion": d, "images": i}
+            for n, f, d, i in (("faces32-ssn-ld0-seed1", 10.0, 0.04, 800),
+                               ("faces32-ssn-radial60-u-seed1", 12.0, 0.0002, 800),
+                               ("faces32-ssn-radial60-u", 9.0, 0.001, 400))]
+    got = {(what, run): (value, met) for what, run, value, met in results.v3_checks(rows, [])}
+    assert got == {
+        ("radial share 60 with u cuts distortion >= 5x", "faces32-ssn-radial60-u-seed1"):
+            ("200.00x at 800 images", True),
+        ("radial share 60 with u FID within 1.3x of λ_D = 0", "faces32-ssn-radial60-u-seed1"):
+            ("1.20x at 800 images", True)}      # seed 0 has no twin among these rows
+    for name in COMMITTED:
+        if runs.summary(name)["lambda_D"] > 0:
+            assert results.twin_name(name) in COMMITTED, name
+
+
 def test_a_perfect_generator_scores_what_the_k_nn_estimates_predict(tmp_path):
     """data/stats/floors.json (tools/floors.py): other training images in the generator's
     place. Two samples of one distribution: coverage at its expected value (Naeem et al.),

@@ -49,6 +49,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ppl-crop", action="store_true")
     parser.add_argument("--part-domain", choices=("faces", "skylines"),
                         help="domain of the part rule (default: detected)")
+    parser.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                        help="w = w_avg + PSI (w - w_avg) for fid, kid, pr, attributes and "
+                        "seams (default 1: none; above 1 extrapolates)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--device", help="e.g. cpu, cuda (default: SSN_DEVICE or the best)")
@@ -94,6 +97,10 @@ def add_evaluate_command(parser: argparse.ArgumentParser):
         if args.record and not args.pretrained:
             print("ssn eval: error: --record needs --pretrained NAME", file=sys.stderr)
             return 2
+        if args.record and args.truncation != 1.0:
+            print("ssn eval: error: --record keeps the zoo's untruncated scores; drop "
+                  "--truncation", file=sys.stderr)
+            return 2
         G = _generator(args, device)
         kwargs = {} if args.cache is None else {"cache_dir": args.cache}
         result = evaluate(G, metrics, args.num, ref=args.ref, ref_num=args.ref_num,
@@ -102,7 +109,7 @@ def add_evaluate_command(parser: argparse.ArgumentParser):
                           ppl_space=args.ppl_space, ppl_sampling=args.ppl_sampling,
                           ppl_crop=args.ppl_crop, part_domain=args.part_domain,
                           inception_path=args.inception_path, featurenet_dir=args.featurenet,
-                          bf16=not args.no_bf16, **kwargs)
+                          bf16=not args.no_bf16, truncation=args.truncation, **kwargs)
         text = json.dumps(_report(args, result, device), indent=1, default=str)
         if args.record:
             print(f"recorded in {record_metrics(args.pretrained, json.loads(text))}")

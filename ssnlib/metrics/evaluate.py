@@ -78,6 +78,7 @@ class Run:
     featurenet_dir: str | Path | None = None
     cache_dir: str | Path | None = DEFAULT_CACHE
     bf16: bool = True
+    truncation: float = 1.0            # psi of the sample-based metrics (FID ... seams)
     metrics: tuple[str, ...] = ()      # what will be asked for: shared work fits them all
     device: torch.device = field(init=False)
 
@@ -99,8 +100,8 @@ class Run:
                                     self.G.resolution, self.ref_seed, self.ref_start,
                                     self.cache_dir)
         fake = self.extractor.features_of(
-            generated_batches(self.G, self.num, self.seed, self.batch, self.bf16),
-            total=self.num)
+            generated_batches(self.G, self.num, self.seed, self.batch, self.bf16,
+                              self.truncation), total=self.num)
         return fake, reference
 
     @cached_property
@@ -224,7 +225,8 @@ def _seams(run: Run) -> dict:
 
     grid = grid_of(run.G, need="the seam contrast")
     out = {"seam_contrast": seam_contrast(
-        generated_batches(run.G, run.num, run.seed, run.batch, run.bf16), grid)}
+        generated_batches(run.G, run.num, run.seed, run.batch, run.bf16, run.truncation),
+        grid)}
     if run.ref is not None:
         out["data_seam_contrast"] = seam_contrast(
             source_batches(run.ref, run.ref_num or run.num, run.G.resolution, run.ref_seed,

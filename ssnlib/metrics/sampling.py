@@ -58,12 +58,18 @@ def batches(count: int, batch: int, desc: str) -> Iterator[range]:
 
 
 @torch.no_grad()
-def generated_batches(G, count: int, seed: int = 0, batch: int = 32,
-                      bf16: bool = False) -> Iterator[torch.Tensor]:
+def generated_batches(G, count: int, seed: int = 0, batch: int = 32, bf16: bool = False,
+                      truncation: float = 1.0) -> Iterator[torch.Tensor]:
     """``count`` images of G (float32, on G's device) in batches; ``bf16`` runs G under bf16
-    autocast on CUDA (fine for FID/KID, never for the distortion metrics)."""
+    autocast on CUDA (fine for FID/KID, never for the distortion metrics). ``truncation`` is
+    psi in ``w = w_avg + psi (w - w_avg)`` around ``G.mean_w`` of seed 0: below 1 it trades
+    variety for typical images, above 1 it pushes samples outwards (Kynkäänniemi et al. 2019
+    sweep it to trace precision against recall)."""
     device = model_device(G)
+    psi = {} if truncation == 1.0 else {       # a generator need not know of truncation
+        "truncation": truncation,
+        "truncation_w": G.mean_w(generator=torch.Generator().manual_seed(0))}
     for idx in batches(count, batch, "generating"):
         (z,), noise, _ = draw(G, idx, seed)
         with torch.autocast("cuda", torch.bfloat16, enabled=bf16 and device.type == "cuda"):
-            yield G(z, noise=noise).float()
+            yield G(z, noise=noise, **psi).float()
