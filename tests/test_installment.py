@@ -136,7 +136,8 @@ def test_an_ssn_run_starts_from_a_transfer_of_a_stylegan2_run(tmp_path):
     # committed state alone, and finds the same
     [entry] = ledger["installments"]
     assert {"distortion", "energy_inside"} <= set(entry["scores"])
-    assert "--metrics distortion,locality" in entry["more_scores"][0]["command"]
+    assert "--metrics distortion,locality,seams" in entry["more_scores"][0]["command"]
+    assert entry["scores"]["data_seam_contrast"] > 0 < entry["scores"]["seam_contrast"]
     shutil.rmtree(tmp_path / "runs")
     installment(tmp_path, "score", "tiny-ssn")
     [again_entry] = json.loads((tmp_path / "data" / "tiny-ssn" / "manifest.json").read_text()
@@ -459,7 +460,8 @@ def test_a_committed_run_resumes_from_what_its_ledger_says(run):
     needed = {"fid", "kid", "precision", "recall"} | resampling
     # density, coverage, the radius ratio and the attribute shares came later; older entries
     # lack them
-    later = {"density", "coverage", "radius_ratio", "attribute_tv", "spread_ratio"}
+    later = {"density", "coverage", "radius_ratio", "attribute_tv", "spread_ratio",
+             "seam_contrast", "data_seam_contrast"}
     assert needed <= set(last["scores"]) <= needed | later
     mine = load_config(folder / "config.yaml").to_dict()
     for d in (saved, mine):

@@ -196,3 +196,38 @@ def test_a_perfect_generator_scores_what_the_k_nn_estimates_predict(tmp_path):
     perfect = next(line for line in text.splitlines() if "perfect generator" in line)
     assert perfect.startswith("| faces: a perfect generator")
     assert f"| {floor['faces']['coverage']:.2g} |" in perfect
+
+
+def test_pushing_w_outwards_buys_recall_only_at_the_margin():
+    """data/diagnostics/truncation: each report is the command its manifest names, on a
+    committed run's state at the images the manifest says, with the psi its name says. On the
+    faces lambda_D 0 SSN recall rises and precision falls as psi grows (with psi 1 from the
+    run's ledger), yet at 1.6 recall is still far below the target and head size varies
+    under 0.7 of the data's: the missing variety is not in how far w spreads. Nor is it the
+    EMA: the raw generator's recall is the EMA's."""
+    from ssnlib.zoo import results
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "diagnostics" / "truncation"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    sweep = {}
+    for name, command in manifest["reports"].items():
+        report = json.loads((folder / name).read_text())
+        psi, run = report["args"]["truncation"], Path(report["args"]["ckpt"]).parent.name
+        assert report["command"] == command and f"--truncation {psi:g} " in command
+        assert name == f"{run}-psi{psi:g}.json" and run in COMMITTED
+        sweep[run, psi] = {**report["metrics"]["pr"],
+                           "head": report["metrics"]["attributes"]["continuous"]
+                           ["faces/head_size"]["spread_ratio"]}
+    for run, images in manifest["images"].items():
+        [entry] = [e for e in runs.ledger(run)["installments"] if e["images_after"] == images]
+        sweep[run, 1.0] = entry["scores"]
+    ld0 = [sweep[k] for k in sorted(k for k in sweep if k[0] == "faces32-ssn-ld0")]
+    assert len(ld0) == 4
+    assert all(a["recall"] < b["recall"] for a, b in zip(ld0, ld0[1:], strict=False))
+    assert all(a["precision"] > b["precision"] for a, b in zip(ld0, ld0[1:], strict=False))
+    assert ld0[-1]["recall"] < results.V3_RECALL * 0.6 and ld0[-1]["head"] < 0.7
+    raw = json.loads((folder / manifest["raw_generator"]["report"]).read_text())
+    assert raw["args"]["net"] == "g" and raw["command"] == manifest["raw_generator"]["command"]
+    assert abs(raw["metrics"]["pr"]["recall"] - sweep["faces32-ssn-ld0", 1.0]["recall"]) < 0.02
+    sg2 = sweep["faces32-stylegan2", 1.6]
+    assert sg2["recall"] < 0.1 and sg2["precision"] < sweep["faces32-stylegan2", 1.0]["precision"]

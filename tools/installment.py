@@ -32,9 +32,9 @@ from ``configs/zoo/v3/NAME.yaml``. The paper's protocol starts an SSN from a tra
 records which installment of which run it came from; ``--like TWIN`` instead copies the init
 file that SSN run ``TWIN`` started from, so a new lambda_D starts where its twins did. An
 SSN's record adds its resampling metrics (distortion and the share of a resample's change
-inside the block, 1000 samples); ``score`` adds metrics to the newest entry afterwards.
-``adopt`` makes a study's branch, trained from the run's own start under the run's config,
-the run's first installment instead of training those images again.
+inside the block) and its seam contrast, 1000 samples each; ``score`` adds metrics to the
+newest entry afterwards. ``adopt`` makes a study's branch, trained from the run's own start
+under the run's config, the run's first installment instead of training those images again.
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ from ssnlib.zoo.runs import LEDGER, STATE  # noqa: E402  (the file names the cha
 SSN = [sys.executable, "-m", "ssnlib.cli"]
 EVAL_METRICS = "fid,kid,pr,attributes"
 # an SSN's resampling metrics (the targets' distortion and share inside the block), on fewer
-# samples: each costs a resample per block
-SSN_METRICS, SSN_NUM = "distortion,locality", 1000
+# samples: each costs a resample per block; and whether its block grid shows (seams: the
+# samples' steps across block borders over those beside them, the data's under the same grid)
+SSN_METRICS, SSN_NUM = "distortion,locality,seams", 1000
 # where each ledger score sits in ssn eval's report
 READINGS = {"fid": ("fid", "fid"), "kid": ("kid", "kid"), "precision": ("pr", "precision"),
             "recall": ("pr", "recall"), "radius_ratio": ("pr", "radius_ratio"),
@@ -77,7 +78,9 @@ READINGS = {"fid": ("fid", "fid"), "kid": ("kid", "kid"), "precision": ("pr", "p
             "distortion": ("distortion", "distortion"),
             "energy_inside": ("locality", "energy_inside"),
             "attribute_tv": ("attributes", "mean_tv"),
-            "spread_ratio": ("attributes", "min_spread_ratio")}
+            "spread_ratio": ("attributes", "min_spread_ratio"),
+            "seam_contrast": ("seams", "seam_contrast"),
+            "data_seam_contrast": ("seams", "data_seam_contrast")}
 # the attribute shares behind attribute_tv, kept whole in the entry (what the samples miss)
 ATTRIBUTE_DETAIL = ("discrete", "continuous", "under_drawn")
 # where runs are kept (committed), trained (scratch), first configured and where reference
