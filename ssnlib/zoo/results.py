@@ -295,8 +295,8 @@ def run_rows(directory: str | Path | None = None) -> list[dict]:
 RUN_SCORES = (("fid", "FID", 3), ("kid", "KID", 3), ("precision", "Precision", 2),
               ("recall", "Recall", 2), ("coverage", "Coverage", 2),
               ("radius_ratio", "Radius ratio", 2), ("distortion", "Distortion", 2),
-              ("energy_inside", "Energy inside", 2), ("attribute_tv", "Attribute TV", 2),
-              ("spread_ratio", "Spread ratio", 2))
+              ("energy_inside", "Energy inside", 2), ("seam_contrast", "Seams", 3),
+              ("attribute_tv", "Attribute TV", 2), ("spread_ratio", "Spread ratio", 2))
 
 
 def _runs_table(rows: list[dict], floor: dict[str, dict]) -> list[str]:
@@ -359,6 +359,12 @@ def _budgets(zero: dict, penalised: dict) -> str:
     return f" at {penalised['images']:,} vs {zero['images']:,} images (λ_D 0's)"
 
 
+def _data_seams(rows: list[dict]) -> str:
+    """The data's seam contrast of each dataset, as the runs' ledgers measured it."""
+    seen = {r["dataset"]: r["data_seam_contrast"] for r in rows if "data_seam_contrast" in r}
+    return ", ".join(f"{v:.3g} ({data})" for data, v in sorted(seen.items())) or "unmeasured"
+
+
 def _v3_section(rows: list[dict], ms: list[dict], floor: dict[str, dict]) -> list[str]:
     if not rows:
         return []
@@ -371,7 +377,10 @@ def _v3_section(rows: list[dict], ms: list[dict], floor: dict[str, dict]) -> lis
                   "10 000 training images; distortion and energy inside: 1000 samples (each "
                   "run's ledger names the commands). The radius ratio is the samples' median "
                   "3-NN radius over the data's: below 1 they sit closer together than the "
-                  "data, which lowers recall but not coverage. Attribute TV is the mean over "
+                  "data, which lowers recall but not coverage. Seams (1000 samples; `ssn eval "
+                  "--metrics seams`): the samples' colour steps across the block borders over "
+                  "those beside them; the data's, under the same 4x4 grid, are "
+                  f"{_data_seams(rows)}. Attribute TV is the mean over "
                   "the dataset's discrete attributes (hair style, time of day...) of the total "
                   "variation distance between the classes the domain network reads in samples "
                   "and in data: the share of samples that would have to change class; the "
