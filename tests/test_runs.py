@@ -172,6 +172,31 @@ def test_the_radial_share_runs_are_held_against_their_seeds_lambda_0_twins():
             assert results.twin_name(name) in COMMITTED, name
 
 
+def test_a_run_that_stopped_short_of_its_twin_meets_it_where_it_stopped(tmp_path):
+    """Where the twin has trained on, the targets read its ledger entry at the penalised
+    run's images (within 2 %), not its newest; without such an entry, its newest, named."""
+    from ssnlib.zoo import results
+
+    twin = tmp_path / "faces32-ssn-ld0"
+    twin.mkdir()
+    (twin / runs.STATE).write_bytes(b"")
+    entries = [{"images_after": i, "scores": {"fid": f, "distortion": d}}
+               for i, f, d in ((300, 10.0, 0.04), (900, 5.0, 0.036))]
+    (twin / runs.LEDGER).write_text(json.dumps({"installments": entries}))
+    rows = [{"name": "faces32-ssn-ld0", "dataset": "faces", "fid": 5.0, "distortion": 0.036,
+             "images": 900},
+            {"name": "faces32-ssn-radial60-u", "dataset": "faces", "fid": 9.9,
+             "distortion": 0.0001, "images": 304}]
+    got = {what: value for what, _, value, _ in results.v3_checks(rows, [], tmp_path)}
+    assert got["radial share 60 with u cuts distortion >= 5x"] == (
+        "400.00x at 304 vs 300 images (λ_D 0's)")
+    assert got["radial share 60 with u FID within 1.3x of λ_D = 0"].startswith("0.99x")
+    rows[1]["images"] = 500                              # no twin entry near 500 images
+    got = {what: value for what, _, value, _ in results.v3_checks(rows, [], tmp_path)}
+    assert got["radial share 60 with u FID within 1.3x of λ_D = 0"] == (
+        "1.98x at 500 vs 900 images (λ_D 0's)")
+
+
 def test_a_perfect_generator_scores_what_the_k_nn_estimates_predict(tmp_path):
     """data/stats/floors.json (tools/floors.py): other training images in the generator's
     place. Two samples of one distribution: coverage at its expected value (Naeem et al.),

@@ -24,6 +24,7 @@ import statistics
 from pathlib import Path
 
 from ssnlib.data import DATASETS
+from ssnlib.errors import InputError
 from ssnlib.zoo import pretrained, runs
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -319,8 +320,11 @@ def _runs_table(rows: list[dict], floor: dict[str, dict]) -> list[str]:
     return out
 
 
-def v3_checks(rows: list[dict], ms: list[dict]) -> list[tuple[str, str, str, bool]]:
-    """(target, run, measured, met) for zoo v3's targets, where the runs exist."""
+def v3_checks(rows: list[dict], ms: list[dict], directory: str | Path | None = None
+              ) -> list[tuple[str, str, str, bool]]:
+    """(target, run, measured, met) for zoo v3's targets, where the runs exist; a penalised
+    run that stopped short of its twin is held against the twin's ledger entry at its images
+    where there is one (runs in ``directory``)."""
     by_name, v1 = {r["name"]: r for r in rows}, {m["name"]: m for m in ms}
     checks = []
     for run, old in V3_QUALITY.items():
@@ -337,8 +341,23 @@ def v3_checks(rows: list[dict], ms: list[dict]) -> list[tuple[str, str, str, boo
                 name = f"{data}32-ssn-{kind}{seed}"
                 pair = [by_name.get(twin_name(name)), by_name.get(name)]
                 if all(p and "distortion" in p for p in pair):
-                    checks += _lambda_checks(label, *pair)
+                    checks += _lambda_checks(label, _matched(*pair, directory), pair[1])
     return checks
+
+
+def _matched(zero: dict, penalised: dict, directory: str | Path | None) -> dict:
+    """Twin ``zero``'s scores where ``penalised`` stopped: its ledger entry within 2 % of
+    those images (with a distortion), else its newest."""
+    if zero.get("images", -1) == penalised.get("images", -1) or "images" not in penalised:
+        return zero
+    try:
+        entries = runs.ledger(zero["name"], directory)["installments"]
+    except (InputError, OSError):                   # a twin outside data/runs (tests)
+        return zero
+    near = [e for e in entries if "distortion" in e["scores"]
+            and abs(e["images_after"] - penalised["images"]) <= 0.02 * penalised["images"]]
+    return ({**near[-1]["scores"], "name": zero["name"], "images": near[-1]["images_after"]}
+            if near else zero)
 
 
 def _lambda_checks(label: str, zero: dict, penalised: dict) -> list[tuple[str, str, str, bool]]:
