@@ -183,6 +183,8 @@ def test_a_run_that_stopped_short_of_its_twin_meets_it_where_it_stopped(tmp_path
     entries = [{"images_after": i, "scores": {"fid": f, "distortion": d}}
                for i, f, d in ((300, 10.0, 0.04), (900, 5.0, 0.036))]
     (twin / runs.LEDGER).write_text(json.dumps({"installments": entries}))
+    assert results.matched_entry("faces32-ssn-ld0", 306, tmp_path)["images_after"] == 300
+    assert results.matched_entry("faces32-ssn-ld0", 307, tmp_path) is None   # 2.3 % apart
     rows = [{"name": "faces32-ssn-ld0", "dataset": "faces", "fid": 5.0, "distortion": 0.036,
              "images": 900},
             {"name": "faces32-ssn-radial60-u", "dataset": "faces", "fid": 9.9,

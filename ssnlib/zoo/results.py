@@ -345,18 +345,27 @@ def v3_checks(rows: list[dict], ms: list[dict], directory: str | Path | None = N
     return checks
 
 
+MATCH_WITHIN = 0.02        # two runs' installments count as equal budgets within 2 % of images
+
+
+def matched_entry(name: str, images: int, directory: str | Path | None = None) -> dict | None:
+    """Run ``name``'s newest ledger entry with a distortion score within ``MATCH_WITHIN`` of
+    ``images`` (where a penalised run and its twin both stopped), else None."""
+    near = [e for e in runs.ledger(name, directory)["installments"] if "distortion" in e["scores"]
+            and abs(e["images_after"] - images) <= MATCH_WITHIN * images]
+    return near[-1] if near else None
+
+
 def _matched(zero: dict, penalised: dict, directory: str | Path | None) -> dict:
-    """Twin ``zero``'s scores where ``penalised`` stopped: its ledger entry within 2 % of
-    those images (with a distortion), else its newest."""
+    """Twin ``zero``'s scores where ``penalised`` stopped (:func:`matched_entry`), else its
+    newest."""
     if zero.get("images", -1) == penalised.get("images", -1) or "images" not in penalised:
         return zero
     try:
-        entries = runs.ledger(zero["name"], directory)["installments"]
+        near = matched_entry(zero["name"], penalised["images"], directory)
     except (InputError, OSError):                   # a twin outside data/runs (tests)
         return zero
-    near = [e for e in entries if "distortion" in e["scores"]
-            and abs(e["images_after"] - penalised["images"]) <= 0.02 * penalised["images"]]
-    return ({**near[-1]["scores"], "name": zero["name"], "images": near[-1]["images_after"]}
+    return ({**near["scores"], "name": zero["name"], "images": near["images_after"]}
             if near else zero)
 
 
