@@ -511,16 +511,14 @@ for r in v3:
              for p in runs.ledger(r["name"])["installments"]]
     print(f"  {r['name']}: {', '.join(steps)}")
 print("each lambda_D > 0 run against its seed's lambda_D 0 run where both stopped (images "
-      "within 2 %): distortion cut at FID ratio")
+      f"within {results.MATCH_WITHIN:.0%}): distortion cut at FID ratio")
 for penalised in [r["name"] for r in v3 if r["arch"] == "ssn" and r["lambda_D"] > 0]:
     zero, pairs = results.twin_name(penalised), []        # the same seed and start
     for p in runs.ledger(penalised)["installments"]:
-        a = [q["scores"] for q in runs.ledger(zero)["installments"]
-             if abs(q["images_after"] - p["images_after"]) <= 0.02 * p["images_after"]]
-        if a:
-            b = p["scores"]
-            pairs.append(f"{a[0]['distortion'] / b['distortion']:.2f}x at "
-                         f"{b['fid'] / a[0]['fid']:.2f}x ({p['images_after'] / 1000:.0f}k)")
+        if twin := results.matched_entry(zero, p["images_after"]):
+            a, b = twin["scores"], p["scores"]
+            pairs.append(f"{a['distortion'] / b['distortion']:.2f}x at "
+                         f"{b['fid'] / a['fid']:.2f}x ({p['images_after'] / 1000:.0f}k)")
     print(f"  {penalised}: {', '.join(pairs) or 'stopped where its twin did not'}")
 print("seam contrast of 1000 samples (the data's under the same grid): " + ", ".join(
     f"{r['name']} {r['seam_contrast']:.3f} ({r['data_seam_contrast']:.3f})"
