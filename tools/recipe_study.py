@@ -251,13 +251,17 @@ def draw(curves: dict, path: Path, num: int) -> None:
     by_time.set(xlabel="minutes on one core", yscale=fid_scale)
     cover.set(xlabel="images (thousands)", ylabel="coverage (k = 3)")
     logs = [by_images, by_time] if fid_scale == "log" else []
-    if resampling:
-        axes.flat[3].set(xlabel="images (thousands)", ylabel="distortion (eq. 2)")
+    if resampling:                    # the arms' leaks can lie decades apart
+        leaks = [p["distortion"] for c in curves.values() for p in c["points"]]
+        axes.flat[3].set(xlabel="images (thousands)", ylabel="distortion (eq. 2)",
+                         yscale="log" if max(leaks) > 10 * min(leaks) else "linear")
     plain = FuncFormatter(lambda y, _: f"{y:g}")      # 30, not 3 x 10^1, on the log axes
     for ax in logs:
         ax.yaxis.set_major_formatter(plain)
         ax.yaxis.set_minor_formatter(plain)
-    fig.legend(*by_images.get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    long_names = max(map(len, curves)) > 30          # one per row, or the legend sets the width
+    fig.legend(*by_images.get_legend_handles_labels(), loc="outside lower center",
+               ncols=1 if long_names else 3)
     path.write_bytes(plotting.render(fig)[0])
 
 
