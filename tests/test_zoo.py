@@ -428,6 +428,7 @@ def test_the_skylines_radial_share_arm_is_the_faces_arm_on_the_skylines_recipe()
     faces = results.recipe_study("faces32-ssn-radial-share")
     twin = study["variants"]["lambda_D 0, float32"]     # the arms' reference on their terms
     assert twin["overrides"] == ["reg.distortion_weight=0"]
+    assert any(p["images"] == 120000 for p in twin["points"])   # the point the arms meet
     for command in [study["command"]] + [e["command"] for e in study.get("extensions", [])]:
         for part in ("--minutes 70", "--every 60000", "--num 10000", "--resampling 1000",
                      "--recipe configs/zoo/v3/skylines32-ssn-ld100.yaml"):
