@@ -420,15 +420,27 @@ def test_the_radial_share_study_differs_from_the_global_one_only_in_time_precisi
 def test_the_skylines_radial_share_arm_is_the_faces_arm_on_the_skylines_recipe():
     """data/studies/skylines32-radial-share tries the faces' radial share at 60 (u from 0.25,
     four resamples, float32 for 70 minutes on one core) on the skylines recipe, scored as the
-    faces arms are, seams included, then smaller weights, no u and a second seed on the same
-    terms, beside a lambda_D 0 twin on those terms (float32) that chapter 5 holds them against;
+    faces arms are, seams included, then smaller weights, no u and second seeds on the same
+    terms, beside a lambda_D 0 twin on those terms (float32) for each seed, which chapter 5
+    holds the arms of that seed against;
     data/studies/README.md also names the skylines share study's lambda_D 0 branch (bf16), which
     they must therefore share a start with."""
     study = results.recipe_study("skylines32-radial-share")
     faces = results.recipe_study("faces32-ssn-radial-share")
-    twin = study["variants"]["lambda_D 0, float32"]     # the arms' reference on their terms
-    assert twin["overrides"] == ["reg.distortion_weight=0"]
-    assert any(p["images"] == 120000 for p in twin["points"])   # the point the arms meet
+    twins = {name: curve for name, curve in study["variants"].items()
+             if name.startswith("lambda_D 0, float32")}      # the arms' references, by seed
+    assert "lambda_D 0, float32" in twins
+    for name, twin in twins.items():
+        seed = name.removeprefix("lambda_D 0, float32").removeprefix(", seed ")
+        assert twin["overrides"] == ["reg.distortion_weight=0"] + (
+            [f"seed={seed}"] if seed else []), name
+        assert any(p["images"] == 120000 for p in twin["points"]), name  # where the arms meet
+    for name, curve in study["variants"].items():   # chapter 5 holds an arm against its seed's
+        seed = name.rsplit(", seed ", 1)[1] if ", seed " in name else None
+        assert (seed is None) == (not curve["overrides"][-1].startswith("seed=")), name
+        if seed is not None:
+            assert curve["overrides"][-1] == f"seed={seed}", name
+            assert f"lambda_D 0, float32, seed {seed}" in twins, name
     for command in [study["command"]] + [e["command"] for e in study.get("extensions", [])]:
         for part in ("--minutes 70", "--every 60000", "--num 10000", "--resampling 1000",
                      "--recipe configs/zoo/v3/skylines32-ssn-ld100.yaml"):
@@ -437,7 +449,7 @@ def test_the_skylines_radial_share_arm_is_the_faces_arm_on_the_skylines_recipe()
     first = next(iter(study["variants"]))
     assert study["variants"][first]["overrides"] == faces["variants"][first]["overrides"]
     for name, curve in study["variants"].items():
-        assert name == "lambda_D 0, float32" or (
+        assert name in twins or (
             "reg.distortion_mode=radial_share" in curve["overrides"]), name
         assert curve["points"][0]["images"] == 60000
         # the twin's point, or a last checkpoint a few per cent short of it (a slower arm)
