@@ -418,6 +418,7 @@ def test_the_v3_configs_follow_the_papers_protocol():
     eq. 2 as written, but for the radial-share runs continued from a study (with u), each of
     which has an eq. 2 lambda_D 0 twin of its seed."""
     from ssnlib.train.config import load_config
+    from ssnlib.zoo import results
 
     configs = {p.stem: load_config(p) for p in (ROOT / "configs/zoo/v3").glob("*.yaml")}
     assert {"faces32-stylegan2", "faces32-ssn-ld0", "faces32-ssn-ld100",
@@ -432,7 +433,7 @@ def test_the_v3_configs_follow_the_papers_protocol():
                 continue
             assert cfg.reg.distortion_mode == "radial_share" and cfg.reg.distortion_weight > 0
             assert cfg.model.overrides["global_dim"] > 0
-            twin = configs[name.replace("radial60-u", "ld0")]
+            twin = configs[results.twin_name(name)]
             assert twin.reg.distortion_weight == 0 and twin.seed == cfg.seed
             assert twin.model.overrides == {"channel_max": 32}
         else:

@@ -167,6 +167,18 @@ def test_the_radial_share_runs_are_held_against_their_seeds_lambda_0_twins():
             ("200.00x at 800 images", True),
         ("radial share 60 with u FID within 1.3x of λ_D = 0", "faces32-ssn-radial60-u-seed1"):
             ("1.20x at 800 images", True)}      # seed 0 has no twin among these rows
+    # on skylines the radial share runs at weight 10, against the skylines twins
+    assert results.twin_name("skylines32-ssn-radial10-u-seed1") == "skylines32-ssn-ld0-seed1"
+    rows = [{"name": n, "dataset": "skylines", "fid": f, "precision": 0.5, "recall": 0.0,
+             "distortion": d, "images": 100}
+            for n, f, d in (("skylines32-ssn-ld0", 8.0, 0.04),
+                            ("skylines32-ssn-radial10-u", 12.0, 0.0004))]
+    got = {(what, run): (value, met) for what, run, value, met in results.v3_checks(rows, [])}
+    assert got == {
+        ("radial share 10 with u cuts distortion >= 5x", "skylines32-ssn-radial10-u"):
+            ("100.00x at 100 images", True),
+        ("radial share 10 with u FID within 1.3x of λ_D = 0", "skylines32-ssn-radial10-u"):
+            ("1.50x at 100 images", False)}
     for name in COMMITTED:
         if runs.summary(name)["lambda_D"] > 0:
             assert results.twin_name(name) in COMMITTED, name

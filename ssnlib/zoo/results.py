@@ -245,9 +245,11 @@ V3_QUALITY = {"faces32-stylegan2": "faces32-stylegan2", "faces32-ssn-ld0": "face
 V3_FID_CUT, V3_PRECISION, V3_RECALL = 3.0, 0.6, 0.4
 V3_SEEDS = ("", "-seed1")                    # run-name suffixes of the targets' two seeds
 # the penalised runs held against their lambda_D 0 twins: eq. 2 at lambda_D 100 (the paper's),
-# and the radial share at 60 with a global latent u, continued from the study branch that met
-# the targets at 120 000 images (data/studies/faces32-ssn-radial-share)
-V3_PENALISED = {"ld100": "λ_D = 100", "radial60-u": "radial share 60 with u"}
+# and the radial share with a global latent u: at 60 on faces, continued from the study branch
+# that met the targets at 120 000 images (data/studies/faces32-ssn-radial-share), at 10 on
+# skylines, the weight that came nearest them there (data/studies/skylines32-radial-share)
+V3_PENALISED = {"ld100": "λ_D = 100", "radial60-u": "radial share 60 with u",
+                "radial10-u": "radial share 10 with u"}
 
 
 def twin_name(name: str) -> str:
