@@ -1887,7 +1887,10 @@ for name, curve in sky_arms.items():
 # are gone. So on skylines the radial share at 10 with $u$ cuts the leak over a hundred-fold
 # on both seeds, at an FID that 120,000 images cannot tell apart from the spread of the
 # unregularised runs; longer runs, the weight-10 arms continued to the zoo twins' images,
-# are what can.
+# are what can. They now continue as zoo runs, `skylines32-ssn-radial10-u` and `-seed1`
+# (the zoo v3 lists above), started again from the transfer in bf16: at 120,000 images they
+# score FID 16.5 and 15.0 and leak 3.08e-04 and 9.62e-04, a worse FID than the float32 arms
+# had at these images. Their twins are met at 304,000 and 260,800 images.
 
 # %% [markdown]
 # ## Path length falls as $\lambda_D$ rises
