@@ -415,8 +415,8 @@ def test_a_recipe_study_start_must_exist(tmp_path):
 def test_the_v3_configs_follow_the_papers_protocol():
     """Every v3 run loads; each SSN starts from the transfer its own run folder will hold and
     has a StyleGAN2 run of its dataset to come from; all share one recipe. The SSNs penalise
-    eq. 2 as written, but for the radial-share runs continued from a study (with u), each of
-    which has an eq. 2 lambda_D 0 twin of its seed."""
+    eq. 2 as written, but for the radial-share runs (with u; study arms made zoo runs), each
+    of which has an eq. 2 lambda_D 0 twin of its seed (``results.twin_name``)."""
     from ssnlib.train.config import load_config
     from ssnlib.zoo import results
 
